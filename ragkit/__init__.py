@@ -1,0 +1,35 @@
+"""ragkit: private, offline question answering over your own documents, with citations.
+
+Importing ragkit first forces the offline and no-telemetry switches (see :mod:`ragkit._offline`)
+before any library that could phone home is imported.
+
+>>> from ragkit import Ragkit
+>>> kit = Ragkit()
+>>> kit.ingest(["sample_docs"])                                  # doctest: +SKIP
+>>> print(kit.ask("How many days of annual leave?").answer)      # doctest: +SKIP
+"""
+
+from . import _offline  # noqa: F401  (must stay the first import)
+from .config import Settings, load_settings
+from .errors import ConfigError, EmptyCollectionError, ModelError, ParseError, RagkitError
+from .library import Ragkit
+from .records import Answer, DocumentInfo, FileResult, IngestReport, Source, Timings
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Answer",
+    "ConfigError",
+    "DocumentInfo",
+    "EmptyCollectionError",
+    "FileResult",
+    "IngestReport",
+    "ModelError",
+    "ParseError",
+    "Ragkit",
+    "RagkitError",
+    "Settings",
+    "Source",
+    "Timings",
+    "load_settings",
+]

@@ -1,0 +1,217 @@
+"""The ``ragkit`` command: a thin click shell over :class:`ragkit.Ragkit`.
+
+Exit codes: 0 ok; 1 failure (including an ingest where some files were skipped); 2 usage or
+configuration error; 3 model missing or corrupt; 4 empty or missing collection; 5 store locked
+by another writer.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import _offline  # noqa: F401  (before anything else imports ML libraries)
+from . import __version__
+from .answer import quote
+from .config import load_settings
+from .errors import RagkitError
+from .library import Ragkit, display_path
+from .records import Answer, FileResult
+
+
+class _Group(click.Group):
+    """Turns ragkit's own errors into one line on stderr and their documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RagkitError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+def _kit(ctx: click.Context, **overrides: Any) -> Ragkit:
+    """Settings from flags given here and on the group, then env, config file and defaults."""
+    flags = dict(ctx.obj)
+    flags.update({k: v for k, v in overrides.items() if v is not None})
+    config = flags.pop("config", None)
+    return Ragkit(load_settings(flags, config_file=config))
+
+
+def _emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+collection_option = click.option("--collection", "-c", help="Collection name (default: 'default').")
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Store directory (env RAGKIT_DATA_DIR; default: the platform's user data dir).")
+@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
+              help="TOML config file (env RAGKIT_CONFIG).")
+@click.version_option(__version__, prog_name="ragkit")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: Path | None, config: Path | None) -> None:
+    """Ask questions about your own documents, offline, with citations you can check."""
+    ctx.obj = {"data_dir": data_dir, "config": config}
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@collection_option
+@click.option("--prune", is_flag=True, help="Remove stored files under PATHS that no longer exist.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[Path, ...], collection: str | None, prune: bool,
+           as_json: bool, quiet: bool) -> None:
+    """Parse, chunk and embed files and folders (PDF, TXT, MD, DOCX, HTML) into a collection.
+
+    Unchanged files are skipped; changed files are re-embedded. Exits 1 if any file was skipped.
+    """
+    from tqdm import tqdm
+
+    kit = _kit(ctx, collection=collection)
+    bar = tqdm(total=0, unit="file", file=sys.stderr, disable=quiet, dynamic_ncols=True, desc="ingest")
+    started = time.perf_counter()
+    chunks = 0
+
+    def progress(result: FileResult, done: int, total: int) -> None:
+        nonlocal chunks
+        if result.status in ("added", "updated"):
+            chunks += result.chunks
+        bar.total = total
+        rate = chunks / max(time.perf_counter() - started, 1e-6)
+        bar.set_postfix_str(f"{chunks} chunks, {rate:.1f} chunks/s", refresh=False)
+        bar.update(1)
+        if result.status == "skipped":
+            bar.write(f"skipped {display_path(result.path)}: {result.reason}", file=sys.stderr)
+
+    def waiting() -> None:
+        click.echo("Another ragkit process is writing to this store; waiting for it to finish…", err=True)
+
+    report = kit.ingest(paths, prune=prune, progress=progress, on_wait=waiting)
+    bar.close()
+    if as_json:
+        _emit_json(report.to_json())
+    else:
+        for f in report.files:
+            if f.status == "skipped" and not quiet and f.reason in ("not found", "not a regular file"):
+                click.echo(f"skipped {display_path(f.path)}: {f.reason}", err=True)
+        click.echo(
+            f"{report.collection}: {report.count('added')} added, {report.count('updated')} updated, "
+            f"{report.count('unchanged')} unchanged, {report.count('skipped')} skipped, "
+            f"{report.count('removed')} removed; {report.chunks_added} chunks embedded in {report.seconds:.1f}s",
+            err=True,
+        )
+    if report.failed:
+        ctx.exit(1)
+
+
+def _print_sources(answer: Answer) -> None:
+    cited = [s for s in answer.sources if s.cited] or answer.sources
+    if not cited:
+        return
+    click.echo("\nClosest passages:" if answer.declined else "\nSources:")
+    for s in cited:
+        passage = quote(s.text, answer.question if answer.declined else answer.answer)
+        click.echo(f"[{s.n}] {display_path(s.file)} p.{s.page} — \"{passage}\" (score {s.score:.2f})")
+
+
+@cli.command()
+@click.argument("question")
+@collection_option
+@click.option("--top-k", "-k", type=int, help="Passages to answer from (default 5).")
+@click.option("--model", "-m", help="Packaged model name or path to a GGUF file.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of streaming.")
+@click.pass_context
+def query(ctx: click.Context, question: str, collection: str | None, top_k: int | None,
+          model: str | None, as_json: bool) -> None:
+    """Answer QUESTION from your documents, citing file, page and passage."""
+    if not question.strip():
+        raise click.UsageError("QUESTION is empty")
+    kit = _kit(ctx, collection=collection, top_k=top_k, model=model)
+    streamed: list[str] = []
+
+    def on_token(piece: str) -> None:
+        streamed.append(piece)
+        click.echo(piece, nl=False)
+
+    answer = kit.ask(question, on_token=None if as_json else on_token)
+    if as_json:
+        _emit_json(answer.to_json())
+        return
+    if answer.declined and streamed:
+        click.echo("")
+    if answer.declined or not streamed:
+        click.echo(answer.answer, nl=False)
+    click.echo("")
+    _print_sources(answer)
+
+
+@cli.command()
+@collection_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def sources(ctx: click.Context, collection: str | None, as_json: bool) -> None:
+    """List the documents stored in a collection."""
+    kit = _kit(ctx, collection=collection)
+    docs = kit.sources()
+    if as_json:
+        _emit_json([d.to_json() for d in docs])
+        return
+    if not docs:
+        click.echo(f"No documents in collection {kit.settings.collection!r}. Add some with `ragkit ingest PATH`.", err=True)
+        return
+    for d in docs:
+        click.echo(f"{display_path(d.path)}  ({d.parser}, {d.pages} page(s), {d.chunks} chunks, sha256 {d.sha256[:12]})")
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@collection_option
+@click.pass_context
+def remove(ctx: click.Context, files: tuple[Path, ...], collection: str | None) -> None:
+    """Delete documents (by the path they were ingested from) from a collection."""
+    kit = _kit(ctx, collection=collection)
+    missing = 0
+    for file in files:
+        if kit.remove(file):
+            click.echo(f"removed {display_path(str(file))}", err=True)
+        else:
+            missing += 1
+            click.echo(f"Error: {file}: not in collection {kit.settings.collection!r}", err=True)
+    if missing:
+        ctx.exit(1)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def models(ctx: click.Context, as_json: bool) -> None:
+    """List installed models with path, size, sha256 and license."""
+    kit = _kit(ctx)
+    rows = kit.models()
+    if as_json:
+        _emit_json([r.to_json() for r in rows])
+        return
+    for r in rows:
+        default = " (default)" if r.name == kit.settings.model else ""
+        state = r.path if r.installed else "not installed"
+        click.echo(f"{r.name}{default}  [{r.kind}, {r.license}, {r.size / 1e6:.0f} MB]\n  {r.description}\n"
+                   f"  path:   {state}\n  sha256: {r.sha256}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="ragkit")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""Settings, resolved in one place with one precedence: flag > ``RAGKIT_*`` env > TOML > default.
+
+Every setting is a field of :class:`Settings`; its environment variable is ``RAGKIT_`` plus the
+field name in upper case, and its TOML key is the field name. The config file is, in order:
+``--config``, ``RAGKIT_CONFIG``, or ``config.toml`` in the platform's user config dir.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from .errors import ConfigError
+
+APP_NAME = "ragkit"
+_COLLECTION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$")
+
+
+def default_data_dir() -> Path:
+    """The platform's user data dir (``~/.local/share/ragkit`` on Linux)."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_config_file() -> Path:
+    """The platform's user config file (``~/.config/ragkit/config.toml`` on Linux)."""
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything ragkit can be told. Field docs double as ``ragkit config`` help."""
+
+    #: Where stores live: one chromadb directory plus one SQLite manifest per data dir.
+    data_dir: Path = field(default_factory=default_data_dir)
+    #: Where packaged GGUF weights are assembled once. Shared by all data dirs on purpose:
+    #: several stores side by side must not each hold a 1 GB copy of the same model.
+    models_dir: Path = field(default_factory=lambda: default_data_dir() / "models")
+    #: Named set of documents inside the data dir.
+    collection: str = "default"
+    #: A packaged model name (see ``ragkit models``) or a path to any GGUF file.
+    model: str = "qwen2.5-coder-1.5b"
+    #: Passages given to the model.
+    top_k: int = 5
+    #: Below this cosine similarity a passage is not relevant enough to answer from, unless
+    #: its words match the question (lexical hit).
+    min_score: float = 0.3
+    #: Chunk size and overlap, in embedder tokens (MiniLM reads at most 256).
+    chunk_tokens: int = 200
+    chunk_overlap: int = 40
+    #: Texts embedded per batch.
+    embed_batch: int = 32
+    #: llama.cpp context window, threads (0: all physical cores), answer length, temperature.
+    n_ctx: int = 4096
+    n_threads: int = 0
+    max_tokens: int = 512
+    temperature: float = 0.1
+
+    def __post_init__(self) -> None:
+        if not _COLLECTION_RE.match(self.collection):
+            raise ConfigError(
+                f"invalid collection name {self.collection!r}: use 3-63 letters, digits, '.', '_' or '-', "
+                "starting and ending with a letter or digit"
+            )
+        positive = ("top_k", "chunk_tokens", "embed_batch", "n_ctx", "max_tokens")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        if not 0 <= self.chunk_overlap < self.chunk_tokens:
+            raise ConfigError("chunk_overlap must be >= 0 and smaller than chunk_tokens")
+
+    @property
+    def store_dir(self) -> Path:
+        """The chromadb PersistentClient directory."""
+        return self.data_dir / "chroma"
+
+    @property
+    def manifest_path(self) -> Path:
+        """The SQLite file holding documents, chunk texts and the lexical index."""
+        return self.data_dir / "ragkit.sqlite3"
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+
+
+def _coerce(name: str, value: Any, origin: str) -> Any:
+    """Turn a string from the environment (or a TOML value) into the field's type."""
+    kind = _FIELDS[name].type
+    try:
+        if kind == "Path":
+            return Path(os.path.expanduser(str(value)))
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{origin}: {name} must be {kind}, got {value!r}") from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+    unknown = sorted(set(data) - set(_FIELDS))
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(_FIELDS)}")
+    return data
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve settings. ``overrides`` are the flags the user gave (``None`` values are ignored)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+
+    explicit = config_file or (Path(env["RAGKIT_CONFIG"]) if env.get("RAGKIT_CONFIG") else None)
+    path = explicit or default_config_file()
+    if explicit is not None and not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    if path.is_file():
+        for name, value in _read_toml(path).items():
+            values[name] = _coerce(name, value, str(path))
+
+    for name in _FIELDS:
+        var = f"RAGKIT_{name.upper()}"
+        if env.get(var, "") != "":
+            values[name] = _coerce(name, env[var], var)
+
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            values[name] = _coerce(name, value, f"--{name.replace('_', '-')}")
+
+    return Settings(**values)

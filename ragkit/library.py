@@ -1,0 +1,185 @@
+"""The public API: one object per data dir that ingests, answers and lists.
+
+The CLI and the Streamlit page are thin shells over :class:`Ragkit`. Heavy parts (embedder,
+store, LLM) load lazily and once per object, so ``ragkit sources`` never loads a model and the
+page keeps one instance for all sessions.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+
+from . import models
+from .answer import REFUSALS, build_messages, cited_numbers, generate, is_relevant, language_of
+from .chunk import Chunker, HFTokenizer
+from .config import Settings, load_settings
+from .embed import Embedder
+from .errors import StoreLockedError
+from .ingest import Ingestor, Progress
+from .llm import LocalLLM
+from .records import Answer, DocumentInfo, Hit, IngestReport, Source, Timings
+from .retrieve import Retriever
+from .store import Store
+
+#: Passages shown under a declined answer, so the user sees what came closest.
+CLOSEST_ON_DECLINE = 3
+
+
+def display_path(path: str) -> str:
+    """A path relative to the working directory when it lies below it, else as stored."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
+
+
+class Ragkit:
+    """Documents in, cited answers out, for one data dir."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or load_settings()
+        self._llms: dict[str, LocalLLM] = {}
+        self._llm_lock = threading.Lock()
+
+    # -- parts, loaded on first use ---------------------------------------------------------
+
+    @cached_property
+    def store(self) -> Store:
+        """The data dir's store (opened, not loaded: cheap)."""
+        return Store(self.settings.data_dir)
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        """The packaged embedder, verified and loaded once."""
+        return Embedder(batch_size=self.settings.embed_batch)
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        """Hybrid retrieval over this store."""
+        return Retriever(self.store, self.embedder)
+
+    def llm(self, model: str | None = None) -> LocalLLM:
+        """The answer model (packaged name or GGUF path), verified and loaded once per process."""
+        path, label = models.resolve_llm(model or self.settings.model, self.settings.models_dir)
+        with self._llm_lock:
+            if str(path) not in self._llms:
+                self._llms[str(path)] = LocalLLM(
+                    path, label, n_ctx=self.settings.n_ctx, n_threads=self.settings.n_threads
+                )
+            return self._llms[str(path)]
+
+    @contextmanager
+    def _writing(self, wait: Callable[[], None] | None = None) -> Iterator[None]:
+        """Hold the data dir's write lock: chromadb's local store takes one writer process."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.settings.data_dir / "write.lock", "a+") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if wait is None:
+                    raise StoreLockedError(
+                        f"{self.settings.data_dir}: another ragkit process is writing to this store; try again when it ends"
+                    ) from None
+                wait()
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            lock.seek(0)
+            lock.truncate()
+            lock.write(str(os.getpid()))
+            lock.flush()
+            yield
+
+    # -- documents --------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        paths: Iterable[str | Path],
+        *,
+        collection: str | None = None,
+        prune: bool = False,
+        progress: Progress | None = None,
+        on_wait: Callable[[], None] | None = None,
+    ) -> IngestReport:
+        """Parse, chunk, embed and store files and folders; see :class:`~ragkit.ingest.Ingestor`."""
+        chunker = Chunker(
+            HFTokenizer(self.embedder.tokenizer_file),
+            size=min(self.settings.chunk_tokens, self.embedder.max_tokens),
+            overlap=self.settings.chunk_overlap,
+        )
+        ingestor = Ingestor(self.store, self.embedder, chunker, collection or self.settings.collection)
+        with self._writing(on_wait):
+            return ingestor.run([Path(p) for p in paths], prune=prune, progress=progress)
+
+    def sources(self, collection: str | None = None) -> list[DocumentInfo]:
+        """Documents stored in a collection."""
+        return self.store.documents(collection or self.settings.collection)
+
+    def remove(self, path: str | Path, collection: str | None = None) -> bool:
+        """Delete one document (by the path it was ingested from); False if it was not stored."""
+        key = str(Path(path).expanduser().resolve())
+        with self._writing():
+            return self.store.remove_document(collection or self.settings.collection, key)
+
+    def models(self) -> list[models.ModelInfo]:
+        """Installed models with path, size, sha256 and license."""
+        return models.list_models(self.settings.models_dir, self.settings.model)
+
+    # -- questions --------------------------------------------------------------------------
+
+    def retrieve(self, question: str, *, collection: str | None = None, top_k: int | None = None) -> list[Hit]:
+        """The passages ``ask`` would answer from, best first."""
+        name = collection or self.settings.collection
+        self.store.require_documents(name)
+        return self.retriever.retrieve(question, name, top_k or self.settings.top_k)
+
+    def ask(
+        self,
+        question: str,
+        *,
+        collection: str | None = None,
+        top_k: int | None = None,
+        model: str | None = None,
+        on_token: Callable[[str], None] | None = None,
+    ) -> Answer:
+        """Answer ``question`` from the collection, streaming text pieces to ``on_token``."""
+        question = question.strip()
+        llm = self.llm(model)  # load (and verify) before timing retrieval: errors come first
+        started = time.perf_counter()
+        hits = self.retrieve(question, collection=collection, top_k=top_k)
+        timings = Timings(retrieval_ms=(time.perf_counter() - started) * 1000)
+        relevant = [h for h in hits if is_relevant(h, self.settings.min_score)]
+
+        if not relevant:
+            text, declined, cited = REFUSALS[language_of(question)], True, []
+            shown = hits[:CLOSEST_ON_DECLINE]
+        else:
+            labels = [Path(h.chunk.doc_path).name for h in relevant]
+            draft = generate(
+                llm,
+                build_messages(question, relevant, labels),
+                max_tokens=self.settings.max_tokens,
+                temperature=self.settings.temperature,
+                on_token=on_token,
+            )
+            timings.prompt_tokens = draft.generation.prompt_tokens
+            timings.completion_tokens = draft.generation.completion_tokens
+            if draft.first_token_at is not None:
+                timings.first_token_ms = (draft.first_token_at - started) * 1000
+            declined = draft.declined
+            text = REFUSALS[language_of(question)] if declined else draft.text
+            cited = [] if declined else cited_numbers(draft.text, len(relevant))
+            shown = relevant[:CLOSEST_ON_DECLINE] if declined else relevant
+        timings.total_ms = (time.perf_counter() - started) * 1000
+        sources = [
+            Source(n=n, file=h.chunk.doc_path, page=h.chunk.page, chunk_id=h.chunk.id,
+                   text=h.chunk.text, score=h.score, cited=n in cited)
+            for n, h in enumerate(shown, start=1)
+        ]
+        return Answer(question=question, answer=text, declined=declined, sources=sources,
+                      timings=timings, model=llm.label)

@@ -1,0 +1,172 @@
+"""Typed records shared by every layer: the CLI's ``--json`` and the page render these.
+
+Data flows one way, file -> pages -> chunks -> vectors -> store, and
+question -> hits -> prompt -> answer; each arrow consumes one of these records and
+produces the next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Page:
+    """Text of one page (PDF) or of a whole file (formats without pages, ``number`` 1)."""
+
+    number: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage ready to embed: where it came from, down to the character span on its page."""
+
+    id: str
+    doc_path: str
+    ordinal: int
+    page: int
+    start: int
+    end: int
+    text: str
+
+
+@dataclass
+class Hit:
+    """A retrieved chunk: ``score`` is its cosine similarity to the question, ``lexical`` the
+    share of the question's terms it contains (the signal that works for Chinese too)."""
+
+    chunk: Chunk
+    score: float
+    rank: int = 0
+    lexical: float = 0.0
+
+
+@dataclass
+class Source:
+    """A passage shown under an answer; ``n`` is the number the model cites as ``[n]``."""
+
+    n: int
+    file: str
+    page: int
+    chunk_id: str
+    text: str
+    score: float
+    cited: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` contract: exactly these keys."""
+        return {
+            "n": self.n,
+            "file": self.file,
+            "page": self.page,
+            "chunk_id": self.chunk_id,
+            "text": self.text,
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass
+class Timings:
+    """Where the time of one answer went, in milliseconds and tokens."""
+
+    retrieval_ms: float = 0.0
+    first_token_ms: float | None = None
+    total_ms: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """Rounded for humans; ``first_token_ms`` is null when no model was asked."""
+        data = asdict(self)
+        return {k: (round(v, 1) if isinstance(v, float) else v) for k, v in data.items()}
+
+
+@dataclass
+class Answer:
+    """The result of one question: text, whether ragkit declined, and the passages behind it."""
+
+    question: str
+    answer: str
+    declined: bool
+    sources: list[Source]
+    timings: Timings
+    model: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``ragkit query --json`` object."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "declined": self.declined,
+            "sources": [s.to_json() for s in self.sources],
+            "timings": self.timings.to_json(),
+            "model": self.model,
+        }
+
+
+@dataclass
+class DocumentInfo:
+    """One ingested file as the manifest records it."""
+
+    path: str
+    sha256: str
+    size: int
+    mtime: float
+    pages: int
+    chunks: int
+    parser: str
+    ingested_at: float
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain dict for ``ragkit sources --json``."""
+        return asdict(self)
+
+
+@dataclass
+class FileResult:
+    """What ingest did with one file: ``added``/``updated``/``unchanged``/``skipped``/``removed``."""
+
+    path: str
+    status: str
+    chunks: int = 0
+    reason: str = ""
+
+
+@dataclass
+class IngestReport:
+    """Summary of one ingest run, printed at the end and as ``ragkit ingest --json``."""
+
+    collection: str
+    files: list[FileResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, status: str) -> int:
+        """Number of files that ended with ``status``."""
+        return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def chunks_added(self) -> int:
+        """Chunks embedded and written in this run (added and updated files)."""
+        return sum(f.chunks for f in self.files if f.status in ("added", "updated"))
+
+    @property
+    def failed(self) -> bool:
+        """True when at least one file was skipped for a reason (the CLI then exits 1)."""
+        return self.count("skipped") > 0
+
+    def to_json(self) -> dict[str, Any]:
+        """Counts plus the per-file errors, for ``ragkit ingest --json``."""
+        return {
+            "collection": self.collection,
+            "added": self.count("added"),
+            "updated": self.count("updated"),
+            "unchanged": self.count("unchanged"),
+            "skipped": self.count("skipped"),
+            "removed": self.count("removed"),
+            "chunks_added": self.chunks_added,
+            "seconds": round(self.seconds, 2),
+            "errors": [{"file": f.path, "reason": f.reason} for f in self.files if f.status == "skipped"],
+            "files": [asdict(f) for f in self.files],
+        }

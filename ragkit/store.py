@@ -1,0 +1,276 @@
+"""Vectors in chromadb, everything else in one SQLite manifest, kept consistent.
+
+The SQLite manifest is the source of truth: which documents a collection holds, their chunk
+texts and spans, and the FTS5 lexical index. chromadb holds the vectors. A document is replaced
+in three steps: (1) upsert its new vectors (deterministic ids, so a re-run never duplicates),
+(2) swap the manifest rows in one SQLite transaction, (3) delete vectors of the document that
+the manifest no longer lists. Retrieval only returns chunks the manifest lists, so a crash
+between steps leaves extra vectors that are invisible and cleaned up on the next write of that
+document, never a half-old, half-new document.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import lexical
+from .errors import EmptyCollectionError, RagkitError
+from .records import Chunk, DocumentInfo
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    collection TEXT NOT NULL,
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime REAL NOT NULL,
+    pages INTEGER NOT NULL,
+    chunks INTEGER NOT NULL,
+    parser TEXT NOT NULL,
+    ingested_at REAL NOT NULL,
+    PRIMARY KEY (collection, path)
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    collection TEXT NOT NULL,
+    path TEXT NOT NULL,
+    ordinal INTEGER NOT NULL,
+    page INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks (collection, path);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    terms, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TABLE IF NOT EXISTS collections (
+    name TEXT PRIMARY KEY,
+    embedder TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+"""
+
+
+class Store:
+    """One data dir: a chromadb PersistentClient plus the SQLite manifest beside it."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(data_dir / "ragkit.sqlite3", timeout=60, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._client: Any = None
+        self._collections: dict[str, Any] = {}
+
+    # -- chromadb -------------------------------------------------------------------------
+
+    def _chroma(self) -> Any:
+        if self._client is None:
+            import chromadb
+            from chromadb.config import Settings as ChromaSettings
+
+            self._client = chromadb.PersistentClient(
+                path=str(self.data_dir / "chroma"),
+                settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
+            )
+        return self._client
+
+    def _vectors(self, collection: str, create: bool = False) -> Any | None:
+        """The chromadb collection, never with chromadb's default (downloading) embedding function."""
+        if collection in self._collections:
+            return self._collections[collection]
+        client = self._chroma()
+        if create:
+            col = client.get_or_create_collection(
+                collection, embedding_function=None, metadata={"hnsw:space": "cosine"}
+            )
+        else:
+            try:
+                col = client.get_collection(collection, embedding_function=None)
+            except Exception:  # noqa: BLE001 - chromadb raises different types across versions
+                return None
+        self._collections[collection] = col
+        return col
+
+    # -- collections ----------------------------------------------------------------------
+
+    def check_embedder(self, collection: str, embedder: str) -> None:
+        """Record the embedder of a new collection; refuse to mix vectors of another model."""
+        row = self._db.execute("SELECT embedder FROM collections WHERE name = ?", (collection,)).fetchone()
+        if row is None:
+            with self._db:
+                self._db.execute(
+                    "INSERT INTO collections (name, embedder, created_at) VALUES (?, ?, ?)",
+                    (collection, embedder, time.time()),
+                )
+        elif row[0] != embedder:
+            raise RagkitError(
+                f"collection {collection!r} was built with embedder {row[0]}, not {embedder}: "
+                "use another --collection or remove and re-ingest its documents"
+            )
+
+    def collections(self) -> list[str]:
+        """Names of collections that hold at least one document."""
+        rows = self._db.execute("SELECT DISTINCT collection FROM documents ORDER BY collection")
+        return [r[0] for r in rows]
+
+    def require_documents(self, collection: str) -> None:
+        """Raise a helpful error when a collection is missing or empty."""
+        if self._db.execute("SELECT 1 FROM documents WHERE collection = ? LIMIT 1", (collection,)).fetchone():
+            return
+        others = [c for c in self.collections() if c != collection]
+        hint = f" (collections here: {', '.join(others)})" if others else ""
+        raise EmptyCollectionError(
+            f"collection {collection!r} in {self.data_dir} has no documents{hint}: "
+            f"run `ragkit ingest PATH --collection {collection}` first"
+        )
+
+    # -- documents ------------------------------------------------------------------------
+
+    def document(self, collection: str, path: str) -> DocumentInfo | None:
+        """The manifest row of one file, or None."""
+        row = self._db.execute(
+            "SELECT path, sha256, size, mtime, pages, chunks, parser, ingested_at FROM documents "
+            "WHERE collection = ? AND path = ?",
+            (collection, path),
+        ).fetchone()
+        return DocumentInfo(*row) if row else None
+
+    def documents(self, collection: str) -> list[DocumentInfo]:
+        """Every document of a collection, by path."""
+        rows = self._db.execute(
+            "SELECT path, sha256, size, mtime, pages, chunks, parser, ingested_at FROM documents "
+            "WHERE collection = ? ORDER BY path",
+            (collection,),
+        )
+        return [DocumentInfo(*r) for r in rows]
+
+    def _chunk_ids(self, collection: str, path: str) -> list[str]:
+        rows = self._db.execute("SELECT id FROM chunks WHERE collection = ? AND path = ?", (collection, path))
+        return [r[0] for r in rows]
+
+    def _drop_stale_vectors(self, collection: str, path: str, keep: Iterable[str]) -> None:
+        col = self._vectors(collection)
+        if col is None:
+            return
+        stale = set(col.get(where={"path": path}, include=[])["ids"]) - set(keep)
+        if stale:
+            col.delete(ids=sorted(stale))
+
+    def replace_document(
+        self, collection: str, info: DocumentInfo, chunks: Sequence[Chunk], vectors: np.ndarray
+    ) -> None:
+        """Make ``chunks`` the document's only chunks (see the module docstring for the steps)."""
+        col = self._vectors(collection, create=True)
+        ids = [c.id for c in chunks]
+        step = 1000
+        for i in range(0, len(chunks), step):
+            batch = chunks[i : i + step]
+            col.upsert(
+                ids=ids[i : i + step],
+                embeddings=vectors[i : i + step],
+                documents=[c.text for c in batch],
+                metadatas=[{"path": c.doc_path, "page": c.page, "ordinal": c.ordinal} for c in batch],
+            )
+        with self._db:
+            self._delete_rows(collection, info.path)
+            for c in chunks:
+                cur = self._db.execute(
+                    "INSERT INTO chunks (id, collection, path, ordinal, page, start, end, text) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (c.id, collection, c.doc_path, c.ordinal, c.page, c.start, c.end, c.text),
+                )
+                self._db.execute(
+                    "INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)", (cur.lastrowid, lexical.index_text(c.text))
+                )
+            self._db.execute(
+                "INSERT INTO documents (collection, path, sha256, size, mtime, pages, chunks, parser, ingested_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (collection, info.path, info.sha256, info.size, info.mtime, info.pages, len(chunks),
+                 info.parser, info.ingested_at),
+            )
+        self._drop_stale_vectors(collection, info.path, ids)
+
+    def touch_document(self, collection: str, path: str, mtime: float) -> None:
+        """Record a new mtime for a file whose content did not change."""
+        with self._db:
+            self._db.execute("UPDATE documents SET mtime = ? WHERE collection = ? AND path = ?", (mtime, collection, path))
+
+    def _delete_rows(self, collection: str, path: str) -> None:
+        self._db.execute(
+            "DELETE FROM chunks_fts WHERE rowid IN (SELECT rowid FROM chunks WHERE collection = ? AND path = ?)",
+            (collection, path),
+        )
+        self._db.execute("DELETE FROM chunks WHERE collection = ? AND path = ?", (collection, path))
+        self._db.execute("DELETE FROM documents WHERE collection = ? AND path = ?", (collection, path))
+
+    def remove_document(self, collection: str, path: str) -> bool:
+        """Delete one document and its vectors; False when it was not there."""
+        if self.document(collection, path) is None:
+            return False
+        with self._db:
+            self._delete_rows(collection, path)
+        self._drop_stale_vectors(collection, path, ())
+        return True
+
+    # -- search ---------------------------------------------------------------------------
+
+    def chunks(self, collection: str, ids: Sequence[str]) -> dict[str, Chunk]:
+        """Chunks by id, restricted to what the manifest lists (invisible orphans drop out)."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self._db.execute(
+            f"SELECT id, path, ordinal, page, start, end, text FROM chunks WHERE collection = ? AND id IN ({marks})",
+            (collection, *ids),
+        )
+        return {r[0]: Chunk(*r) for r in rows}
+
+    def chunk_count(self, collection: str) -> int:
+        """Number of chunks the manifest lists for a collection."""
+        return self._db.execute("SELECT COUNT(*) FROM chunks WHERE collection = ?", (collection,)).fetchone()[0]
+
+    def dense_search(self, collection: str, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
+        """Nearest chunks by cosine similarity, best first."""
+        col = self._vectors(collection)
+        if col is None or n <= 0:
+            return []
+        n = min(n, col.count())
+        if n == 0:
+            return []
+        result = col.query(query_embeddings=[vector.tolist()], n_results=n, include=["distances"])
+        return [(cid, 1.0 - float(dist)) for cid, dist in zip(result["ids"][0], result["distances"][0])]
+
+    def lexical_search(self, collection: str, question: str, n: int) -> list[tuple[str, float]]:
+        """BM25 matches of the question's terms, best first (score: higher is better)."""
+        expression = lexical.match_expression(question)
+        if expression is None:
+            return []
+        rows = self._db.execute(
+            "SELECT c.id, -bm25(chunks_fts) AS score FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid "
+            "WHERE chunks_fts MATCH ? AND c.collection = ? ORDER BY bm25(chunks_fts) LIMIT ?",
+            (expression, collection, n),
+        )
+        return [(r[0], float(r[1])) for r in rows]
+
+    def vectors(self, collection: str, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored embeddings by chunk id (to score lexical-only hits by cosine too)."""
+        col = self._vectors(collection)
+        if col is None or not ids:
+            return {}
+        got = col.get(ids=list(ids), include=["embeddings"])
+        return {cid: np.asarray(vec, dtype=np.float32) for cid, vec in zip(got["ids"], got["embeddings"])}
+
+    def close(self) -> None:
+        """Close the SQLite connection (chromadb closes with the process)."""
+        self._db.close()

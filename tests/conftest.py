@@ -1,0 +1,63 @@
+"""Shared fixtures: real parts everywhere (chromadb on disk, MiniLM, the 0.5B GGUF).
+
+The fast packaged model answers in tests; packaged weights are assembled once into the normal
+shared models dir, while every test store lives in a temporary data dir. The user's own config
+file and data dir are kept out of the way.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ragkit import Ragkit, load_settings
+from ragkit.config import default_data_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_DOCS = ROOT / "sample_docs"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+TEST_MODEL = "qwen2.5-coder-0.5b"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No user config, the shared models dir, the fast model; restored afterwards."""
+    saved = dict(os.environ)
+    models_dir = os.environ.get("RAGKIT_MODELS_DIR") or str(default_data_dir() / "models")
+    for name in list(os.environ):
+        if name.startswith("RAGKIT_"):
+            del os.environ[name]
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("xdg-config"))
+    os.environ["RAGKIT_MODELS_DIR"] = models_dir
+    os.environ["RAGKIT_MODEL"] = TEST_MODEL
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A fresh, empty store directory."""
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def docs_copy(tmp_path: Path) -> Path:
+    """A private copy of sample_docs that a test may change."""
+    target = tmp_path / "docs"
+    shutil.copytree(SAMPLE_DOCS, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def sample_kit(tmp_path_factory: pytest.TempPathFactory, isolated_env: None) -> Ragkit:
+    """One store with sample_docs ingested, shared by the answer tests (the LLM loads once)."""
+    data = tmp_path_factory.mktemp("sample-store")
+    kit = Ragkit(load_settings({"data_dir": data}))
+    report = kit.ingest([SAMPLE_DOCS])
+    assert not report.failed, report.to_json()
+    return kit
