@@ -32,6 +32,11 @@ class Embedder:
         self._model: Any = None
         self._lock = threading.Lock()
 
+    def load(self) -> None:
+        """Load the model now (the page and ``ask`` do, so timings measure work, not imports)."""
+        with self._lock:
+            self._loaded()
+
     def _loaded(self) -> Any:
         if self._model is None:
             from sentence_transformers import SentenceTransformer

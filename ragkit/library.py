@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 
 from . import models
-from .answer import REFUSALS, build_messages, cited_numbers, generate, is_relevant, language_of
+from .answer import REFUSALS, build_messages, cited_numbers, generate, is_relevant, language_of, supporting
 from .chunk import Chunker, HFTokenizer
 from .config import Settings, load_settings
 from .embed import Embedder
@@ -150,6 +150,7 @@ class Ragkit:
         """Answer ``question`` from the collection, streaming text pieces to ``on_token``."""
         question = question.strip()
         llm = self.llm(model)  # load (and verify) before timing retrieval: errors come first
+        self.embedder.load()
         started = time.perf_counter()
         hits = self.retrieve(question, collection=collection, top_k=top_k)
         timings = Timings(retrieval_ms=(time.perf_counter() - started) * 1000)
@@ -173,7 +174,9 @@ class Ragkit:
                 timings.first_token_ms = (draft.first_token_at - started) * 1000
             declined = draft.declined
             text = REFUSALS[language_of(question)] if declined else draft.text
-            cited = [] if declined else cited_numbers(draft.text, len(relevant))
+            cited = [] if declined else supporting(
+                question, draft.text, [h.chunk.text for h in relevant], cited_numbers(draft.text, len(relevant))
+            )
             shown = relevant[:CLOSEST_ON_DECLINE] if declined else relevant
         timings.total_ms = (time.perf_counter() - started) * 1000
         sources = [

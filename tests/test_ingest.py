@@ -1,0 +1,122 @@
+"""Ingest with the real embedder and a real chromadb store on disk: incremental, consistent."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ragkit import Ragkit, load_settings
+from ragkit.errors import EmptyCollectionError
+
+from .conftest import FIXTURES
+
+
+def kit_for(data_dir: Path, **overrides: object) -> Ragkit:
+    return Ragkit(load_settings({"data_dir": data_dir, **overrides}))
+
+
+def vector_ids(kit: Ragkit, collection: str = "default") -> set[str]:
+    col = kit.store._vectors(collection)
+    return set(col.get(include=[])["ids"]) if col is not None else set()
+
+
+def manifest_ids(kit: Ragkit, collection: str = "default") -> set[str]:
+    rows = kit.store._db.execute("SELECT id FROM chunks WHERE collection = ?", (collection,))
+    return {r[0] for r in rows}
+
+
+def assert_consistent(kit: Ragkit) -> None:
+    """Vectors and manifest hold exactly the same chunks, and the lexical index matches."""
+    ids = manifest_ids(kit)
+    assert vector_ids(kit) == ids
+    fts = kit.store._db.execute("SELECT COUNT(*) FROM chunks_fts").fetchone()[0]
+    assert fts == kit.store._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+
+
+def test_reingest_is_incremental(data_dir: Path, docs_copy: Path) -> None:
+    kit = kit_for(data_dir)
+    first = kit.ingest([docs_copy])
+    assert first.count("added") == 4 and first.chunks_added > 10 and not first.failed
+    assert_consistent(kit)
+    before = manifest_ids(kit)
+
+    second = kit_for(data_dir).ingest([docs_copy])
+    assert second.count("unchanged") == 4
+    assert second.chunks_added == 0
+
+    policy = docs_copy / "it_security_policy.md"
+    policy.write_text(policy.read_text(encoding="utf-8") + "\n\nVisitors must wear a badge at all times.\n",
+                      encoding="utf-8")
+    kit3 = kit_for(data_dir)
+    third = kit3.ingest([docs_copy])
+    statuses = {Path(f.path).name: f.status for f in third.files}
+    assert statuses == {
+        "it_security_policy.md": "updated",
+        "employee_handbook.pdf": "unchanged",
+        "board_minutes_2026_q3.docx": "unchanged",
+        "差旅报销制度.md": "unchanged",
+    }
+    assert_consistent(kit3)
+    after = manifest_ids(kit3)
+    policy_doc = kit3.store.document("default", str(policy.resolve()))
+    assert policy_doc is not None and third.chunks_added == policy_doc.chunks
+    # Only the changed file's chunks were replaced; nothing duplicated.
+    assert len(after - before) == policy_doc.chunks
+    hits = kit3.retrieve("What must visitors wear?")
+    assert any("badge" in h.chunk.text for h in hits)
+
+
+def test_prune_and_remove(data_dir: Path, docs_copy: Path) -> None:
+    kit = kit_for(data_dir)
+    kit.ingest([docs_copy])
+    (docs_copy / "it_security_policy.md").unlink()
+    assert kit.ingest([docs_copy]).count("removed") == 0  # without --prune, nothing is dropped
+    assert len(kit.sources()) == 4
+    report = kit.ingest([docs_copy], prune=True)
+    assert [Path(f.path).name for f in report.files if f.status == "removed"] == ["it_security_policy.md"]
+    assert len(kit.sources()) == 3
+    assert_consistent(kit)
+
+    docx = docs_copy / "board_minutes_2026_q3.docx"
+    assert kit.remove(docx) is True
+    assert kit.remove(docx) is False
+    assert [Path(d.path).name for d in kit.sources()] == ["employee_handbook.pdf", "差旅报销制度.md"]
+    assert_consistent(kit)
+
+
+def test_bad_files_are_skipped_and_nothing_stored_is_lost(data_dir: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    shutil.copytree(FIXTURES / "bad", folder)
+    shutil.copy(FIXTURES / "good" / "notes.txt", folder)
+    kit = kit_for(data_dir)
+    report = kit.ingest([folder])
+    reasons = {Path(f.path).name: f.reason for f in report.files if f.status == "skipped"}
+    assert set(reasons) == {"corrupt.pdf", "binary.pdf", "encrypted.pdf", "empty.txt"}
+    assert reasons["encrypted.pdf"] == "encrypted: password required"
+    assert report.count("added") == 1 and report.failed
+    stored = manifest_ids(kit)
+
+    # A good file that later turns corrupt keeps its stored chunks, and is reported.
+    (folder / "notes.txt").write_bytes(b"\x00\x01\x02binary garbage\x00" * 50)
+    again = kit.ingest([folder])
+    assert {Path(f.path).name: f.status for f in again.files}["notes.txt"] == "skipped"
+    assert manifest_ids(kit) == stored
+    assert_consistent(kit)
+
+
+def test_collections_are_separate(data_dir: Path) -> None:
+    kit = kit_for(data_dir)
+    kit.ingest([FIXTURES / "good" / "notes.txt"], collection="ops")
+    assert [Path(d.path).name for d in kit.sources("ops")] == ["notes.txt"]
+    assert kit.sources("default") == []
+    with pytest.raises(EmptyCollectionError, match="ragkit ingest"):
+        kit.retrieve("When did the Oslo migration finish?", collection="default")
+    hits = kit.retrieve("When did the Oslo migration finish?", collection="ops")
+    assert "14 May 2026" in hits[0].chunk.text
+
+
+def test_missing_path_is_reported(data_dir: Path, tmp_path: Path) -> None:
+    report = kit_for(data_dir).ingest([tmp_path / "nowhere"])
+    assert report.failed and report.files[0].reason == "not found"

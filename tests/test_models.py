@@ -1,0 +1,78 @@
+"""Packaged weights: assembled byte-exact, verified by sha256, refused when they do not match."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ragkit import models
+from ragkit.errors import ModelError
+
+
+def test_parts_assemble_to_the_pinned_hash(tmp_path: Path) -> None:
+    path = models.ensure_llm(models.LLM_0_5B, tmp_path)
+    assert path.stat().st_size == models.LLM_0_5B.size
+    assert models.sha256_file(path) == models.LLM_0_5B.sha256
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_tampered_model_is_refused(tmp_path: Path) -> None:
+    target = models.assembled_path(models.LLM_0_5B, tmp_path)
+    with target.open("wb") as fh:  # right size, wrong bytes (sparse: costs no disk)
+        fh.truncate(models.LLM_0_5B.size)
+    with pytest.raises(ModelError, match="sha256 mismatch"):
+        models.ensure_llm(models.LLM_0_5B, tmp_path)
+
+
+def test_tampered_model_fails_the_cli_with_exit_3(tmp_path: Path, data_dir: Path) -> None:
+    models_dir = tmp_path / "models"
+    models_dir.mkdir()
+    with models.assembled_path(models.LLM_0_5B, models_dir).open("wb") as fh:
+        fh.truncate(models.LLM_0_5B.size)
+    env = dict(os.environ, RAGKIT_MODELS_DIR=str(models_dir), RAGKIT_DATA_DIR=str(data_dir))
+    result = subprocess.run([sys.executable, "-m", "ragkit.cli", "query", "anything"],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 3
+    assert "sha256 mismatch" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_user_gguf_paths(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="model file not found"):
+        models.resolve_llm(str(tmp_path / "missing.gguf"), tmp_path)
+    fake = tmp_path / "fake.gguf"
+    fake.write_bytes(b"PK\x03\x04 not a model")
+    with pytest.raises(ModelError, match="not a GGUF"):
+        models.resolve_llm(str(fake), tmp_path)
+    with pytest.raises(ModelError, match="unknown model 'gpt-9'"):
+        models.resolve_llm("gpt-9", tmp_path)
+
+
+def test_user_gguf_is_accepted(tmp_path: Path) -> None:
+    packaged = models.ensure_llm(models.LLM_0_5B, Path(os.environ["RAGKIT_MODELS_DIR"]))
+    link = tmp_path / "my-model.gguf"
+    link.symlink_to(packaged)
+    path, label = models.resolve_llm(str(link), tmp_path)
+    assert path == packaged.resolve() and label == "my-model.gguf"
+
+
+def test_embedder_is_verified_and_local() -> None:
+    directory = models.embedder_dir()
+    assert (directory / "model.safetensors").is_file()
+    assert "site-packages" in str(directory)
+
+
+def test_models_json_lists_paths_hashes_and_licenses() -> None:
+    result = subprocess.run([sys.executable, "-m", "ragkit.cli", "models", "--json"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    rows = {r["name"]: r for r in json.loads(result.stdout)}
+    assert set(rows) >= {"qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b", "all-minilm-l6-v2"}
+    for row in rows.values():
+        assert row["license"] == "Apache-2.0"
+        assert len(row["sha256"]) == 64 and row["installed"] is True and row["path"]
+    assert rows["qwen2.5-coder-1.5b"]["size"] == 1_117_320_768
