@@ -25,10 +25,13 @@ REFUSALS = {
     "zh": "您的文档中没有这个问题的答案：已导入的段落都无法回答它。",
 }
 
-#: A hit whose cosine similarity is below ``min_score`` still counts as relevant when it holds
-#: at least this share of the question's terms (the only usable signal for Chinese text, which
-#: the English embedder represents poorly).
+#: An English passage whose cosine similarity is below ``min_score`` still counts as relevant
+#: when it holds at least this share of the question's terms.
 MIN_LEXICAL_COVERAGE = 0.5
+#: For a Chinese question, cosine similarity says nothing (the packaged embedder is
+#: English-only and places all Chinese text close together), so relevance rests on the share of
+#: the question's content bigrams found in the passage: a third of them, at least.
+MIN_LEXICAL_COVERAGE_CJK = 1 / 3
 
 #: Phrases by which small models decline in their own words instead of using the marker.
 _DECLINE_PHRASES = re.compile(
@@ -55,8 +58,10 @@ def language_of(question: str) -> str:
     return "zh" if lexical.is_cjk(question) else "en"
 
 
-def is_relevant(hit: Hit, min_score: float) -> bool:
+def is_relevant(hit: Hit, min_score: float, language: str) -> bool:
     """Whether a passage is close enough to the question to be worth answering from."""
+    if language == "zh":
+        return hit.lexical >= MIN_LEXICAL_COVERAGE_CJK
     return hit.score >= min_score or hit.lexical >= MIN_LEXICAL_COVERAGE
 
 

@@ -22,6 +22,12 @@ STOPWORDS = frozenset(
 )
 
 
+#: Chinese function characters (particles, pronouns, question words). A query bigram that
+#: contains one usually spans a word boundary ("时，每" -> "差时") or carries no topic, and would
+#: dilute the question's coverage; documents keep them.
+CJK_STOP_CHARS = frozenset("的是在了有和与及对吗呢吧么什怎样哪些多少几请问我你他她它们这那个为把被就都也还")
+
+
 def terms(text: str) -> list[str]:
     """Lower-cased words, with each CJK run replaced by its character bigrams."""
     out: list[str] = []
@@ -43,8 +49,11 @@ def query_terms(question: str) -> list[str]:
     """Distinct meaningful terms of a question, in order."""
     seen: dict[str, None] = {}
     for term in terms(question):
-        if term not in STOPWORDS and (len(term) > 1 or _IS_CJK.match(term)):
-            seen.setdefault(term, None)
+        if term in STOPWORDS or (len(term) == 1 and not _IS_CJK.match(term)):
+            continue
+        if _IS_CJK.match(term) and any(c in CJK_STOP_CHARS for c in term):
+            continue
+        seen.setdefault(term, None)
     return list(seen)
 
 

@@ -149,15 +149,17 @@ class Ragkit:
     ) -> Answer:
         """Answer ``question`` from the collection, streaming text pieces to ``on_token``."""
         question = question.strip()
+        self.store.require_documents(collection or self.settings.collection)
         llm = self.llm(model)  # load (and verify) before timing retrieval: errors come first
         self.embedder.load()
         started = time.perf_counter()
         hits = self.retrieve(question, collection=collection, top_k=top_k)
         timings = Timings(retrieval_ms=(time.perf_counter() - started) * 1000)
-        relevant = [h for h in hits if is_relevant(h, self.settings.min_score)]
+        language = language_of(question)
+        relevant = [h for h in hits if is_relevant(h, self.settings.min_score, language)]
 
         if not relevant:
-            text, declined, cited = REFUSALS[language_of(question)], True, []
+            text, declined, cited = REFUSALS[language], True, []
             shown = hits[:CLOSEST_ON_DECLINE]
         else:
             labels = [Path(h.chunk.doc_path).name for h in relevant]
@@ -173,7 +175,7 @@ class Ragkit:
             if draft.first_token_at is not None:
                 timings.first_token_ms = (draft.first_token_at - started) * 1000
             declined = draft.declined
-            text = REFUSALS[language_of(question)] if declined else draft.text
+            text = REFUSALS[language] if declined else draft.text
             cited = [] if declined else supporting(
                 question, draft.text, [h.chunk.text for h in relevant], cited_numbers(draft.text, len(relevant))
             )

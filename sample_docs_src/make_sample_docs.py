@@ -14,11 +14,10 @@ The two Markdown documents in ``sample_docs/`` (``it_security_policy.md`` and
 ``差旅报销制度.md``) are written by hand and are only read by ``--check``.
 The expected questions and answers live in ``docs/sample_questions.md``.
 
-Requirements: fpdf2 and python-docx are used here as dev-only document
-generators, not as ragkit features (fpdf2 and cryptography are not ragkit
-dependencies at all; pypdf and python-docx also happen to be ragkit runtime
-dependencies, used by its parsers). Install them into a throwaway virtual
-environment outside the repository::
+Requirements: fpdf2 is a dev-only document generator, not a ragkit dependency;
+python-docx, pypdf and cryptography are also ragkit runtime dependencies (its
+parsers). Install them into a throwaway virtual environment outside the
+repository::
 
     python3 -m venv /tmp/docgen
     /tmp/docgen/bin/pip install fpdf2 python-docx pypdf cryptography

