@@ -8,6 +8,8 @@ by another writer.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,6 +24,8 @@ from .config import load_settings
 from .errors import RagkitError
 from .library import Ragkit, display_path
 from .records import Answer, FileResult
+from .serve import EXPOSED_ENV, PASSWORD_ENV, free_port, is_loopback
+from .serve import command as serve_command
 
 
 class _Group(click.Group):
@@ -137,22 +141,89 @@ def query(ctx: click.Context, question: str, collection: str | None, top_k: int 
     if not question.strip():
         raise click.UsageError("QUESTION is empty")
     kit = _kit(ctx, collection=collection, top_k=top_k, model=model)
+    if as_json:
+        _emit_json(kit.ask(question).to_json())
+    else:
+        _stream(kit, question)
+
+
+def _stream(kit: Ragkit, question: str, history: list[tuple[str, str]] | None = None) -> Answer:
+    """Print the answer as it is generated, then its sources; return it."""
     streamed: list[str] = []
 
     def on_token(piece: str) -> None:
         streamed.append(piece)
         click.echo(piece, nl=False)
 
-    answer = kit.ask(question, on_token=None if as_json else on_token)
-    if as_json:
-        _emit_json(answer.to_json())
-        return
+    answer = kit.ask(question, on_token=on_token, history=history or ())
     if answer.declined and streamed:
         click.echo("")
     if answer.declined or not streamed:
         click.echo(answer.answer, nl=False)
     click.echo("")
+    if answer.standalone_question and answer.standalone_question != answer.question:
+        click.echo(f"(searched for: {answer.standalone_question})")
     _print_sources(answer)
+    return answer
+
+
+@cli.command()
+@collection_option
+@click.option("--top-k", "-k", type=int, help="Passages to answer from (default 5).")
+@click.option("--model", "-m", help="Packaged model name or path to a GGUF file.")
+@click.pass_context
+def chat(ctx: click.Context, collection: str | None, top_k: int | None, model: str | None) -> None:
+    """Talk with your documents: follow-up questions understand the previous turn.
+
+    Type a question and press Enter; an empty line, "exit" or Ctrl-D ends the session.
+    """
+    kit = _kit(ctx, collection=collection, top_k=top_k, model=model)
+    kit.store.require_documents(kit.settings.collection)
+    click.echo(f"ragkit chat · collection {kit.settings.collection!r} · model {kit.settings.model}. "
+               "Empty line or Ctrl-D to quit.", err=True)
+    history: list[tuple[str, str]] = []
+    while True:
+        try:
+            question = click.prompt(click.style("you", bold=True), prompt_suffix="> ", default="",
+                                    show_default=False, err=True).strip()
+        except (EOFError, click.Abort):
+            question = ""
+        if question.lower() in ("", "exit", "quit"):
+            click.echo("", err=True)
+            return
+        answer = _stream(kit, question, history=history[-1:])
+        history.append((answer.question, answer.answer))
+
+
+@cli.command()
+@click.option("--port", type=int, help="Port to listen on (default: a free one).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but loopback needs --expose and a password.")
+@click.option("--expose", is_flag=True,
+              help=f"Allow a non-loopback --host; the page then asks for the password in {PASSWORD_ENV}.")
+@click.pass_context
+def ui(ctx: click.Context, port: int | None, host: str, expose: bool) -> None:
+    """Open the ragkit page in the browser (Streamlit, on 127.0.0.1 by default)."""
+    kit = _kit(ctx)
+    env = dict(os.environ)
+    env.update({f"RAGKIT_{k.upper()}": str(v) for k, v in ctx.obj.items() if v is not None and k != "config"})
+    if ctx.obj.get("config"):
+        env["RAGKIT_CONFIG"] = str(ctx.obj["config"])
+    env.pop(EXPOSED_ENV, None)
+    if not is_loopback(host):
+        if not expose:
+            raise click.UsageError(f"--host {host} makes the page reachable from the network; add --expose to mean it")
+        if not env.get(PASSWORD_ENV):
+            raise click.UsageError(f"an exposed page needs a password: set {PASSWORD_ENV}")
+        env[EXPOSED_ENV] = "1"
+    port = port or free_port(host if is_loopback(host) else "0.0.0.0")
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    click.echo(f"ragkit page for {kit.settings.data_dir}: http://{shown}:{port}  (Ctrl-C to stop)", err=True)
+    try:
+        code = subprocess.call(serve_command(host, port), env=env)
+    except KeyboardInterrupt:
+        code = 0
+    ctx.exit(code)
 
 
 @cli.command()

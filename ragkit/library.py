@@ -8,7 +8,9 @@ page keeps one instance for all sessions.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -16,12 +18,13 @@ from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
-from . import models
+from . import followup, models
 from .answer import REFUSALS, build_messages, cited_numbers, generate, is_relevant, language_of, supporting
 from .chunk import Chunker, HFTokenizer
 from .config import Settings, load_settings
 from .embed import Embedder
 from .errors import StoreLockedError
+from .followup import History
 from .ingest import Ingestor, Progress
 from .llm import LocalLLM
 from .records import Answer, DocumentInfo, Hit, IngestReport, Source, Timings
@@ -30,6 +33,8 @@ from .store import Store
 
 #: Passages shown under a declined answer, so the user sees what came closest.
 CLOSEST_ON_DECLINE = 3
+#: Characters allowed in stored upload names; anything else becomes "_".
+_SAFE_NAME = re.compile(r"[^\w.\- ]+", re.UNICODE)
 
 
 def display_path(path: str) -> str:
@@ -116,6 +121,30 @@ class Ragkit:
         with self._writing(on_wait):
             return ingestor.run([Path(p) for p in paths], prune=prune, progress=progress)
 
+    def add_uploads(
+        self,
+        uploads: Iterable[tuple[str, bytes]],
+        *,
+        collection: str | None = None,
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        """Store uploaded files (name, content) under the data dir, then ingest them.
+
+        Each file is kept at ``uploads/<content hash>/<base name>``: the client's path is never
+        used, the same content uploaded twice is the same document, and the citation still
+        shows the name the user knows.
+        """
+        paths = []
+        for name, data in uploads:
+            base = _SAFE_NAME.sub("_", Path(name.replace("\\", "/")).name).strip("._") or "upload"
+            folder = self.settings.data_dir / "uploads" / hashlib.sha256(data).hexdigest()[:16]
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / base
+            if not target.exists():
+                target.write_bytes(data)
+            paths.append(target)
+        return self.ingest(paths, collection=collection, progress=progress)
+
     def sources(self, collection: str | None = None) -> list[DocumentInfo]:
         """Documents stored in a collection."""
         return self.store.documents(collection or self.settings.collection)
@@ -146,15 +175,22 @@ class Ragkit:
         top_k: int | None = None,
         model: str | None = None,
         on_token: Callable[[str], None] | None = None,
+        history: History = (),
     ) -> Answer:
-        """Answer ``question`` from the collection, streaming text pieces to ``on_token``."""
+        """Answer ``question`` from the collection, streaming text pieces to ``on_token``.
+
+        With ``history`` (earlier (question, answer) turns), a follow-up question is first
+        rewritten into a standalone one, which is what retrieval and the model then see.
+        """
         question = question.strip()
         self.store.require_documents(collection or self.settings.collection)
         llm = self.llm(model)  # load (and verify) before timing retrieval: errors come first
         self.embedder.load()
         started = time.perf_counter()
-        hits = self.retrieve(question, collection=collection, top_k=top_k)
-        timings = Timings(retrieval_ms=(time.perf_counter() - started) * 1000)
+        standalone = followup.rewrite(llm, question, history)
+        retrieval_started = time.perf_counter()
+        hits = self.retrieve(standalone, collection=collection, top_k=top_k)
+        timings = Timings(retrieval_ms=(time.perf_counter() - retrieval_started) * 1000)
         language = language_of(question)
         relevant = [h for h in hits if is_relevant(h, self.settings.min_score, language)]
 
@@ -165,7 +201,7 @@ class Ragkit:
             labels = [Path(h.chunk.doc_path).name for h in relevant]
             draft = generate(
                 llm,
-                build_messages(question, relevant, labels),
+                build_messages(standalone, relevant, labels),
                 max_tokens=self.settings.max_tokens,
                 temperature=self.settings.temperature,
                 on_token=on_token,
@@ -177,7 +213,7 @@ class Ragkit:
             declined = draft.declined
             text = REFUSALS[language] if declined else draft.text
             cited = [] if declined else supporting(
-                question, draft.text, [h.chunk.text for h in relevant], cited_numbers(draft.text, len(relevant))
+                standalone, draft.text, [h.chunk.text for h in relevant], cited_numbers(draft.text, len(relevant))
             )
             shown = relevant[:CLOSEST_ON_DECLINE] if declined else relevant
         timings.total_ms = (time.perf_counter() - started) * 1000
@@ -187,4 +223,4 @@ class Ragkit:
             for n, h in enumerate(shown, start=1)
         ]
         return Answer(question=question, answer=text, declined=declined, sources=sources,
-                      timings=timings, model=llm.label)
+                      timings=timings, model=llm.label, standalone_question=standalone)

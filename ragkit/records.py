@@ -93,6 +93,9 @@ class Answer:
     sources: list[Source]
     timings: Timings
     model: str
+    #: The question as retrieval saw it (a follow-up rewritten to stand alone); not in the JSON
+    #: contract, shown by the page and ``ragkit chat`` when it differs from ``question``.
+    standalone_question: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The ``ragkit query --json`` object."""

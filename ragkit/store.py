@@ -11,17 +11,21 @@ document, never a half-old, half-new document.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from . import lexical
 from .errors import EmptyCollectionError, RagkitError
 from .records import Chunk, DocumentInfo
+
+T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -59,6 +63,17 @@ CREATE TABLE IF NOT EXISTS collections (
 """
 
 
+def _locked(method: Callable[..., T]) -> Callable[..., T]:
+    """Run a Store method under the store's lock (one SQLite connection, many threads)."""
+
+    @functools.wraps(method)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> T:
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 class Store:
     """One data dir: a chromadb PersistentClient plus the SQLite manifest beside it."""
 
@@ -71,6 +86,8 @@ class Store:
         self._db.executescript(_SCHEMA)
         self._client: Any = None
         self._collections: dict[str, Any] = {}
+        #: One connection serves every thread of the page; transactions must not interleave.
+        self.lock = threading.RLock()
 
     # -- chromadb -------------------------------------------------------------------------
 
@@ -104,6 +121,7 @@ class Store:
 
     # -- collections ----------------------------------------------------------------------
 
+    @_locked
     def check_embedder(self, collection: str, embedder: str) -> None:
         """Record the embedder of a new collection; refuse to mix vectors of another model."""
         row = self._db.execute("SELECT embedder FROM collections WHERE name = ?", (collection,)).fetchone()
@@ -119,11 +137,13 @@ class Store:
                 "use another --collection or remove and re-ingest its documents"
             )
 
+    @_locked
     def collections(self) -> list[str]:
         """Names of collections that hold at least one document."""
         rows = self._db.execute("SELECT DISTINCT collection FROM documents ORDER BY collection")
         return [r[0] for r in rows]
 
+    @_locked
     def require_documents(self, collection: str) -> None:
         """Raise a helpful error when a collection is missing or empty."""
         if self._db.execute("SELECT 1 FROM documents WHERE collection = ? LIMIT 1", (collection,)).fetchone():
@@ -137,6 +157,7 @@ class Store:
 
     # -- documents ------------------------------------------------------------------------
 
+    @_locked
     def document(self, collection: str, path: str) -> DocumentInfo | None:
         """The manifest row of one file, or None."""
         row = self._db.execute(
@@ -146,6 +167,7 @@ class Store:
         ).fetchone()
         return DocumentInfo(*row) if row else None
 
+    @_locked
     def documents(self, collection: str) -> list[DocumentInfo]:
         """Every document of a collection, by path."""
         rows = self._db.execute(
@@ -155,10 +177,6 @@ class Store:
         )
         return [DocumentInfo(*r) for r in rows]
 
-    def _chunk_ids(self, collection: str, path: str) -> list[str]:
-        rows = self._db.execute("SELECT id FROM chunks WHERE collection = ? AND path = ?", (collection, path))
-        return [r[0] for r in rows]
-
     def _drop_stale_vectors(self, collection: str, path: str, keep: Iterable[str]) -> None:
         col = self._vectors(collection)
         if col is None:
@@ -167,6 +185,7 @@ class Store:
         if stale:
             col.delete(ids=sorted(stale))
 
+    @_locked
     def replace_document(
         self, collection: str, info: DocumentInfo, chunks: Sequence[Chunk], vectors: np.ndarray
     ) -> None:
@@ -201,6 +220,7 @@ class Store:
             )
         self._drop_stale_vectors(collection, info.path, ids)
 
+    @_locked
     def touch_document(self, collection: str, path: str, mtime: float) -> None:
         """Record a new mtime for a file whose content did not change."""
         with self._db:
@@ -214,6 +234,7 @@ class Store:
         self._db.execute("DELETE FROM chunks WHERE collection = ? AND path = ?", (collection, path))
         self._db.execute("DELETE FROM documents WHERE collection = ? AND path = ?", (collection, path))
 
+    @_locked
     def remove_document(self, collection: str, path: str) -> bool:
         """Delete one document and its vectors; False when it was not there."""
         if self.document(collection, path) is None:
@@ -225,6 +246,7 @@ class Store:
 
     # -- search ---------------------------------------------------------------------------
 
+    @_locked
     def chunks(self, collection: str, ids: Sequence[str]) -> dict[str, Chunk]:
         """Chunks by id, restricted to what the manifest lists (invisible orphans drop out)."""
         if not ids:
@@ -236,10 +258,7 @@ class Store:
         )
         return {r[0]: Chunk(*r) for r in rows}
 
-    def chunk_count(self, collection: str) -> int:
-        """Number of chunks the manifest lists for a collection."""
-        return self._db.execute("SELECT COUNT(*) FROM chunks WHERE collection = ?", (collection,)).fetchone()[0]
-
+    @_locked
     def dense_search(self, collection: str, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
         """Nearest chunks by cosine similarity, best first."""
         col = self._vectors(collection)
@@ -251,6 +270,7 @@ class Store:
         result = col.query(query_embeddings=[vector.tolist()], n_results=n, include=["distances"])
         return [(cid, 1.0 - float(dist)) for cid, dist in zip(result["ids"][0], result["distances"][0])]
 
+    @_locked
     def lexical_search(self, collection: str, question: str, n: int) -> list[tuple[str, float]]:
         """BM25 matches of the question's terms, best first (score: higher is better)."""
         expression = lexical.match_expression(question)
@@ -263,6 +283,7 @@ class Store:
         )
         return [(r[0], float(r[1])) for r in rows]
 
+    @_locked
     def vectors(self, collection: str, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored embeddings by chunk id (to score lexical-only hits by cosine too)."""
         col = self._vectors(collection)

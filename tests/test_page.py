@@ -1,0 +1,53 @@
+"""The Streamlit page, run by Streamlit's own AppTest over a real store and the real 0.5B model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ragkit import Ragkit
+from ragkit.answer import REFUSALS
+
+from .conftest import ROOT
+
+APP = str(ROOT / "ui" / "app.py")
+
+
+def page(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> AppTest:
+    monkeypatch.setenv("RAGKIT_DATA_DIR", str(data_dir))
+    app = AppTest.from_file(APP, default_timeout=300)
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def test_empty_store_explains_how_to_add_documents(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
+    app = page(monkeypatch, data_dir)
+    assert any("No documents here yet" in info.value for info in app.info)
+    assert app.chat_input[0].disabled
+
+
+@pytest.mark.llm
+def test_question_round_trip_with_sources(monkeypatch: pytest.MonkeyPatch, sample_kit: Ragkit) -> None:
+    app = page(monkeypatch, sample_kit.settings.data_dir)
+    assert "4 document(s)" in app.sidebar.subheader[0].value
+    app.chat_input[0].set_value("What is the minimum password length for Northwind accounts?").run()
+    assert not app.exception, app.exception
+    assistant = app.chat_message[1]
+    text = " ".join(m.value for m in assistant.markdown)
+    assert "14" in text
+    titles = [e.label for e in app.expander]
+    assert any("it_security_policy.md · page 1" in t for t in titles), titles
+    passages = " ".join(m.value for e in app.expander for m in e.markdown)
+    assert "**" in passages and "14 characters" in passages  # the supporting sentence is highlighted
+
+
+@pytest.mark.llm
+def test_declined_answer_is_shown_as_such(monkeypatch: pytest.MonkeyPatch, sample_kit: Ragkit) -> None:
+    app = page(monkeypatch, sample_kit.settings.data_dir)
+    app.chat_input[0].set_value("Who painted the Mona Lisa?").run()
+    assert not app.exception, app.exception
+    assert any(REFUSALS["en"] in info.value for info in app.info)
+    assert any("Closest passages" in c.value for c in app.caption)

@@ -1,0 +1,116 @@
+"""End to end in a real browser: `ragkit ui`, Debian's Chromium driven by Playwright.
+
+Uploads a document, asks a question, waits for the streamed answer and its sources, and fails
+if the browser requests anything from a host other than 127.0.0.1/localhost. Also checks that
+the server's listening socket is bound to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from ragkit.serve import free_port
+
+from .conftest import SAMPLE_DOCS
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = [
+    pytest.mark.llm,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (apt-get install chromium)"),
+]
+QUESTION = "What is the minimum password length for Northwind accounts?"
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local addresses of sockets listening on ``port``, read from /proc/net/tcp{,6}."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, port_hex = local.rsplit(":", 1)
+            if state == "0A" and int(port_hex, 16) == port:
+                if len(address) == 8:
+                    found.add(".".join(str(b) for b in reversed(bytes.fromhex(address))))
+                else:
+                    found.add(address)
+    return found
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    env = dict(os.environ, RAGKIT_DATA_DIR=str(tmp_path / "data"))
+    proc = subprocess.Popen([sys.executable, "-m", "ragkit.cli", "ui", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(proc.stdout.read().decode() if proc.stdout else "server died") from None
+                time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def test_upload_ask_and_nothing_leaves_localhost(server: str, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    port = urlsplit(server).port
+    assert port and listening_addresses(port) == {"127.0.0.1"}
+
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        context = browser.new_context(viewport={"width": 1400, "height": 1500})
+        context.on("request", lambda request: requests.append(request.url))
+        page = context.new_page()
+        page.goto(server)
+        expect(page.get_by_text("No documents here yet")).to_be_visible(timeout=120_000)
+
+        page.locator('input[type="file"]').set_input_files(str(SAMPLE_DOCS / "it_security_policy.md"))
+        page.get_by_role("button", name="Add to collection").click()
+        expect(page.get_by_text("it_security_policy.md: added")).to_be_visible(timeout=300_000)
+
+        chat = page.get_by_placeholder("Ask a question about your documents")
+        expect(chat).to_be_enabled(timeout=60_000)
+        chat.fill(QUESTION)
+        chat.press("Enter")
+        source = page.get_by_text("it_security_policy.md · page 1").first
+        expect(source).to_be_visible(timeout=600_000)
+        source.click()
+        expect(page.get_by_text("14 characters").first).to_be_visible(timeout=30_000)
+        page.wait_for_timeout(1500)  # let the expander finish opening
+        shot = tmp_path / "answer.png"
+        page.screenshot(path=str(shot), full_page=True)
+        if os.environ.get("PAGE_SCREENSHOT"):
+            shutil.copy(shot, os.environ["PAGE_SCREENSHOT"])
+        answer_text = page.locator('[data-testid="stChatMessage"]').nth(1).inner_text()
+        assert "14" in answer_text
+        browser.close()
+
+    outside = {urlsplit(u).hostname for u in requests if urlsplit(u).scheme not in ("data", "blob")}
+    assert outside <= {"127.0.0.1", "localhost"}, outside
+    assert requests, "the browser recorded no requests at all"

@@ -1,0 +1,1 @@
+"""The Streamlit page, installed as the package ``ragkit_ui``; ``ragkit ui`` runs ``app.py``."""

@@ -1,0 +1,214 @@
+"""ragkit's page: ask your documents in the browser, with sources you can check.
+
+Start it with ``ragkit ui`` (which keeps it on 127.0.0.1). The page is a thin shell over
+:class:`ragkit.Ragkit`: it loads the library once per process, streams answers from it and
+renders them through :mod:`ragkit.render`, so nothing a document or the model says can make the
+browser fetch anything. Only absolute imports: Streamlit runs this file as a script.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import queue
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from ragkit import Answer, Ragkit, RagkitError, Settings, load_settings
+from ragkit.models import REGISTRY
+from ragkit.render import highlighted_passage, neutralize
+from ragkit.serve import EXPOSED_ENV, PASSWORD_ENV
+
+st.set_page_config(page_title="ragkit · ask your documents", layout="wide", initial_sidebar_state="expanded")
+
+
+@st.cache_resource(show_spinner="Loading ragkit…")
+def get_kit(key: str, _settings: Settings) -> Ragkit:
+    """One library instance (store, embedder, models) per settings, shared by every session."""
+    return Ragkit(_settings)
+
+
+def require_password() -> None:
+    """When the page listens beyond loopback, ask for the password before anything else."""
+    if os.environ.get(EXPOSED_ENV) != "1":
+        return
+    st.warning("This page is reachable from other computers on the network.")
+    expected = os.environ.get(PASSWORD_ENV, "")
+    if not expected:
+        st.error(f"No password is set: set {PASSWORD_ENV} and restart `ragkit ui`.")
+        st.stop()
+    if st.session_state.get("authenticated"):
+        return
+    given = st.text_input("Password", type="password")
+    if given and hmac.compare_digest(given.encode(), expected.encode()):
+        st.session_state.authenticated = True
+        st.rerun()
+    if given:
+        st.error("Wrong password.")
+    st.stop()
+
+
+def stream_answer(kit: Ragkit, question: str, options: dict[str, Any], history: list[tuple[str, str]],
+                  result: dict[str, Any]) -> Iterator[str]:
+    """Run ``kit.ask`` in a worker thread and yield its pieces, escaped, as they arrive."""
+    pieces: queue.Queue[str | None] = queue.Queue()
+
+    def work() -> None:
+        try:
+            result["answer"] = kit.ask(question, on_token=pieces.put, history=history, **options)
+        except RagkitError as exc:
+            result["error"] = str(exc)
+        except Exception as exc:  # noqa: BLE001 - shown as a message, never as a traceback
+            result["error"] = f"Unexpected error: {type(exc).__name__}: {exc}"
+        finally:
+            pieces.put(None)
+
+    threading.Thread(target=work, daemon=True).start()
+    while (piece := pieces.get()) is not None:
+        yield neutralize(piece)
+
+
+def show_sources(answer: Answer) -> None:
+    """One expander per passage: file, page, score, the text with its supporting sentence in bold."""
+    cited = [s for s in answer.sources if s.cited] or answer.sources
+    if not cited:
+        return
+    st.caption("Closest passages" if answer.declined else "Sources")
+    for source in cited:
+        title = f"[{source.n}] {Path(source.file).name} · page {source.page} · score {source.score:.2f}"
+        with st.expander(title, expanded=False):
+            st.markdown(highlighted_passage(source.text, answer.question if answer.declined else answer.answer))
+
+
+def show_answer(answer: Answer) -> None:
+    """Render a finished answer (history replay)."""
+    if answer.declined:
+        st.info(answer.answer)
+    else:
+        st.markdown(neutralize(answer.answer))
+    if answer.standalone_question and answer.standalone_question != answer.question:
+        st.caption(f"Searched for: {answer.standalone_question}")
+    show_sources(answer)
+
+
+def sidebar(kit: Ragkit) -> dict[str, Any]:
+    """Collection, model, top-k, uploads and the document list; returns the ask options."""
+    settings = kit.settings
+    st.sidebar.header("Your documents")
+    collections = sorted({settings.collection, *kit.store.collections()})
+    collection = st.sidebar.selectbox("Collection", collections, index=collections.index(settings.collection))
+    new_name = st.sidebar.text_input("…or a new collection", placeholder="e.g. contracts-2026").strip()
+    collection = new_name or collection
+
+    uploads = st.sidebar.file_uploader(
+        "Add files (PDF, Word, Markdown, text, HTML)",
+        type=["pdf", "docx", "md", "markdown", "txt", "html", "htm"],
+        accept_multiple_files=True,
+    )
+    if uploads and st.sidebar.button("Add to collection", type="primary", use_container_width=True):
+        add_files(kit, uploads, collection)
+
+    documents = kit.store.documents(collection)
+    st.sidebar.subheader(f"{len(documents)} document(s) in “{collection}”")
+    for doc in documents:
+        left, right = st.sidebar.columns([3, 2], vertical_alignment="center")
+        left.markdown(f"**{Path(doc.path).name}**  \n{doc.pages} page(s) · {doc.chunks} passages")
+        if right.button("Remove", key=f"remove:{collection}:{doc.path}"):
+            kit.remove(doc.path, collection=collection)
+            st.rerun()
+
+    st.sidebar.header("Answering")
+    llms = [m.name for m in kit.models() if m.kind == "llm" and m.installed and m.name in REGISTRY]
+    if settings.model not in llms:
+        llms.insert(0, settings.model)
+    model = st.sidebar.selectbox("Model", llms, index=llms.index(settings.model))
+    top_k = st.sidebar.slider("Passages to read (top-k)", 1, 10, settings.top_k)
+    return {"collection": collection, "model": model, "top_k": top_k}
+
+
+def add_files(kit: Ragkit, uploads: list[Any], collection: str) -> None:
+    """Ingest uploads with a progress bar and one line of result per file."""
+    bar = st.sidebar.progress(0.0, text="Reading files…")
+
+    def progress(result: Any, done: int, total: int) -> None:
+        bar.progress(done / max(total, 1), text=f"{done}/{total}: {Path(result.path).name}")
+
+    try:
+        report = kit.add_uploads([(u.name, u.getvalue()) for u in uploads], collection=collection,
+                                 progress=progress)
+    except RagkitError as exc:
+        st.sidebar.error(str(exc))
+        return
+    bar.empty()
+    for f in report.files:
+        name = Path(f.path).name
+        if f.status == "skipped":
+            st.sidebar.error(f"{name}: failed — {f.reason}")
+        elif f.status == "unchanged":
+            st.sidebar.info(f"{name}: unchanged")
+        else:
+            st.sidebar.success(f"{name}: {f.status} ({f.chunks} passages)")
+
+
+def main() -> None:
+    """The whole page."""
+    require_password()
+    try:
+        settings = load_settings()
+        kit = get_kit(repr(settings), settings)
+        options = sidebar(kit)
+    except RagkitError as exc:
+        st.error(str(exc))
+        st.stop()
+
+    st.title("Ask your documents")
+    st.caption("Private by design: your files, the search index and the language model all stay on this computer.")
+
+    has_documents = bool(kit.store.documents(options["collection"]))
+    if not has_documents:
+        st.info(
+            "No documents here yet. Add PDF, Word, Markdown, text or HTML files with **Add files** in the "
+            "sidebar, then ask a question below. Answers cite the file, page and passage they come from."
+        )
+    messages: list[dict[str, Any]] = st.session_state.setdefault("messages", [])
+    for message in messages:
+        with st.chat_message(message["role"]):
+            if message["role"] == "user":
+                st.markdown(neutralize(message["content"]))
+            else:
+                show_answer(message["answer"])
+
+    question = st.chat_input("Ask a question about your documents", disabled=not has_documents)
+    if not question:
+        return
+    messages.append({"role": "user", "content": question})
+    with st.chat_message("user"):
+        st.markdown(neutralize(question))
+    history = [(m["answer"].question, m["answer"].answer) for m in messages if m["role"] == "assistant"]
+    with st.chat_message("assistant"):
+        result: dict[str, Any] = {}
+        with st.spinner("Reading your documents…"):
+            streamed = st.write_stream(stream_answer(kit, question, options, history[-1:], result))
+        if "error" in result:
+            st.error(result["error"])
+            messages.pop()
+            return
+        answer: Answer = result["answer"]
+        if answer.declined:
+            if streamed:
+                st.caption("The model's reply did not answer from your documents.")
+            st.info(answer.answer)
+        timings = answer.timings
+        if timings.first_token_ms is not None:
+            st.caption(f"First words after {timings.first_token_ms / 1000:.1f} s · {answer.model}")
+        if answer.standalone_question != answer.question:
+            st.caption(f"Searched for: {answer.standalone_question}")
+        show_sources(answer)
+    messages.append({"role": "assistant", "answer": answer})
+
+
+main()
