@@ -41,6 +41,7 @@ _DECLINE_PHRASES = re.compile(
     re.IGNORECASE,
 )
 _CITATION = re.compile(r"\[(\d+(?:\s*[,，、]\s*\d+)*)\]")
+_SOFT_BREAK = re.compile(r"(?<!\n)\n(?!\n|\s*(?:[-*•#]|\d+[.)、]))")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[。！？；])\s*|\n{2,}")
 
 _SYSTEM = """You answer questions about the user's own documents, using only the numbered passages in the user's message.
@@ -93,11 +94,15 @@ def cited_numbers(text: str, count: int) -> list[int]:
     return list(seen)
 
 
+def reflow(passage: str) -> str:
+    """Join lines broken inside sentences (PDF text), keeping list items and headings apart."""
+    return _SOFT_BREAK.sub(" ", passage)
+
+
 def quote(passage: str, answer: str, limit: int = 240) -> str:
     """The sentence of ``passage`` that shares most terms with ``answer``: what the user checks."""
     wanted = set(lexical.terms(_CITATION.sub(" ", answer)))
-    # PDF text breaks lines inside sentences: a single newline is a space for quoting.
-    flowed = re.sub(r"(?<!\n)\n(?!\n)", " ", passage)
+    flowed = reflow(passage)
     sentences = [s.strip() for s in _SENTENCE.split(flowed) if s and s.strip()]
     if not sentences:
         return passage[:limit]

@@ -60,7 +60,7 @@ class Settings:
     #: llama.cpp context window, threads (0: all physical cores), answer length, temperature.
     n_ctx: int = 4096
     n_threads: int = 0
-    max_tokens: int = 512
+    max_tokens: int = 384
     temperature: float = 0.1
 
     def __post_init__(self) -> None:

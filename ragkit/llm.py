@@ -64,7 +64,8 @@ class LocalLLM:
     ) -> Iterator[str]:
         """Stream the assistant's reply; ``stats`` gets the token counts as they become known."""
         with self._lock:
-            self._llm.reset()
+            # No reset: llama-cpp-python keeps the evaluated tokens and re-evaluates only what
+            # differs, so the shared system prompt is processed once per process.
             chunks = self._llm.create_chat_completion(
                 messages=messages,  # type: ignore[arg-type]
                 max_tokens=max_tokens,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .answer import quote
+from .answer import quote, reflow
 
 #: Characters that start images, links, HTML and escapes in Markdown.
 _ACTIVE = re.compile(r"([\\\[\]!<>])")
@@ -31,7 +31,7 @@ def literal(text: str) -> str:
 def highlighted_passage(passage: str, answer: str) -> str:
     """The passage as literal Markdown with the sentence that supports ``answer`` in bold."""
     sentence = quote(passage, answer, limit=len(passage) + 1)
-    flowed = re.sub(r"(?<!\n)\n(?!\n)", " ", passage)
+    flowed = reflow(passage)
     at = flowed.find(sentence)
     if not sentence or at < 0:
         return literal(flowed)

@@ -122,3 +122,14 @@ def test_readme_sample_folder_is_what_the_tests_use() -> None:
     assert sorted(p.name for p in SAMPLE_DOCS.iterdir()) == [
         "board_minutes_2026_q3.docx", "employee_handbook.pdf", "it_security_policy.md", "差旅报销制度.md",
     ]
+
+
+def test_two_questions_at_once_both_get_answers(sample_kit: Ragkit) -> None:
+    """The page's sessions share one model; generation is serialized, never interleaved."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    questions = ["What is the minimum password length for Northwind accounts?",
+                 "在一线城市出差时，每晚的住宿费上限是多少？"]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(sample_kit.ask, questions))
+    assert "14" in answers[0].answer and "600" in answers[1].answer
