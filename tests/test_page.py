@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,3 +54,32 @@ def test_declined_answer_is_shown_as_such(monkeypatch: pytest.MonkeyPatch, sampl
     assert not app.exception, app.exception
     assert any(REFUSALS["en"] in info.value for info in app.info)
     assert any("Closest passages" in c.value for c in app.caption)
+
+
+def test_exposed_page_asks_for_the_password_first(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
+    monkeypatch.setenv("RAGKIT_UI_EXPOSED", "1")
+    monkeypatch.setenv("RAGKIT_UI_PASSWORD", "correct horse")
+    app = page(monkeypatch, data_dir)
+    assert any("reachable from other computers" in w.value for w in app.warning)
+    assert not app.chat_input and not app.title  # nothing of the page before the password
+    app.text_input[0].input("wrong").run()
+    assert any("Wrong password" in e.value for e in app.error) and not app.title
+    app.text_input[0].input("correct horse").run()
+    assert app.title[0].value == "Ask your documents"
+
+
+def test_exposed_page_without_password_refuses(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
+    monkeypatch.setenv("RAGKIT_UI_EXPOSED", "1")
+    monkeypatch.delenv("RAGKIT_UI_PASSWORD", raising=False)
+    app = page(monkeypatch, data_dir)
+    assert any("No password is set" in e.value for e in app.error) and not app.title
+
+
+def test_ui_refuses_a_network_address_without_expose_and_password(tmp_path: Path) -> None:
+    env = dict(os.environ, RAGKIT_DATA_DIR=str(tmp_path / "data"))
+    env.pop("RAGKIT_UI_PASSWORD", None)
+    run = [sys.executable, "-m", "ragkit.cli", "ui", "--host", "0.0.0.0"]
+    result = subprocess.run(run, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "--expose" in result.stderr
+    result = subprocess.run([*run, "--expose"], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "RAGKIT_UI_PASSWORD" in result.stderr

@@ -114,3 +114,4 @@ def test_upload_ask_and_nothing_leaves_localhost(server: str, tmp_path: Path) ->
     outside = {urlsplit(u).hostname for u in requests if urlsplit(u).scheme not in ("data", "blob")}
     assert outside <= {"127.0.0.1", "localhost"}, outside
     assert requests, "the browser recorded no requests at all"
+
