@@ -131,6 +131,18 @@ def supporting(question: str, answer: str, passages: Sequence[str], cited: Seque
     return kept
 
 
+def recite(text: str, cited: Sequence[int]) -> str:
+    """``text`` with its citation marks replaced by ``cited`` when the model's were wrong.
+
+    The marks then move to the end of the answer: which sentence each passage supports is no
+    longer known, but every mark points at a passage that holds what the answer says.
+    """
+    if not cited or cited_numbers(text, len(text)) == list(cited):
+        return text
+    bare = re.sub(r"\s*" + _CITATION.pattern, "", text).rstrip()
+    return bare + " " + "".join(f"[{n}]" for n in cited)
+
+
 @dataclass
 class Draft:
     """What the model produced for one question."""

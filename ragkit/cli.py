@@ -160,6 +160,9 @@ def _stream(kit: Ragkit, question: str, history: list[tuple[str, str]] | None = 
         click.echo("")
     if answer.declined or not streamed:
         click.echo(answer.answer, nl=False)
+    elif answer.answer != "".join(streamed).strip():
+        marks = " ".join(f"[{s.n}]" for s in answer.sources if s.cited)
+        click.echo(f"\n(citations checked against the passages: {marks})", nl=False)
     click.echo("")
     if answer.standalone_question and answer.standalone_question != answer.question:
         click.echo(f"(searched for: {answer.standalone_question})")

@@ -19,7 +19,16 @@ from functools import cached_property
 from pathlib import Path
 
 from . import followup, models
-from .answer import REFUSALS, build_messages, cited_numbers, generate, is_relevant, language_of, supporting
+from .answer import (
+    REFUSALS,
+    build_messages,
+    cited_numbers,
+    generate,
+    is_relevant,
+    language_of,
+    recite,
+    supporting,
+)
 from .chunk import Chunker, HFTokenizer
 from .config import Settings, load_settings
 from .embed import Embedder
@@ -215,6 +224,7 @@ class Ragkit:
             cited = [] if declined else supporting(
                 standalone, draft.text, [h.chunk.text for h in relevant], cited_numbers(draft.text, len(relevant))
             )
+            text = text if declined else recite(text, sorted(cited))
             shown = relevant[:CLOSEST_ON_DECLINE] if declined else relevant
         timings.total_ms = (time.perf_counter() - started) * 1000
         sources = [

@@ -126,3 +126,12 @@ def test_streamed_pieces_cannot_form_images_links_or_html() -> None:
     rendered = highlighted_passage(passage, "14 characters")
     assert "**Every password must be at least 14 characters long\\.**" in rendered
     assert "![](" not in rendered
+
+
+def test_recite_replaces_wrong_citation_marks() -> None:
+    from ragkit.answer import recite
+
+    assert recite("Taken by 31 March. [2][3]", [1]) == "Taken by 31 March. [1]"
+    assert recite("Taken by 31 March [1].", [1]) == "Taken by 31 March [1]."  # already right: unchanged
+    assert recite("By 31 March.", [1, 2]) == "By 31 March. [1][2]"
+    assert recite("No sources here.", []) == "No sources here."

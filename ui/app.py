@@ -202,6 +202,9 @@ def main() -> None:
             if streamed:
                 st.caption("The model's reply did not answer from your documents.")
             st.info(answer.answer)
+        elif answer.answer != str(streamed).strip():
+            marks = " ".join(f"[{s.n}]" for s in answer.sources if s.cited)
+            st.caption(f"Citations checked against the passages: {marks}")
         timings = answer.timings
         if timings.first_token_ms is not None:
             st.caption(f"First words after {timings.first_token_ms / 1000:.1f} s · {answer.model}")
