@@ -60,12 +60,16 @@ def main() -> None:
         report = kit.ingest([ROOT / "sample_docs"])
         seconds = time.perf_counter() - started
         pages = sum(d.pages for d in kit.sources())
-        print(f"ingest sample_docs: {len(report.files)} files, {pages} pages, {report.chunks_added} chunks "
-              f"in {seconds:.1f} s (embedder load included) = {report.chunks_added / seconds:.1f} chunks/s")
+        print(
+            f"ingest sample_docs: {len(report.files)} files, {pages} pages, {report.chunks_added} chunks "
+            f"in {seconds:.1f} s (embedder load included) = {report.chunks_added / seconds:.1f} chunks/s"
+        )
         kit.llm()  # load and verify outside the timings
         print(f"model {kit.settings.model}; answer timings (ms) and decode speed (tok/s)")
-        print(f"{'question':42} {'retr':>6} {'ttft':>7} {'total':>7} {'p_tok':>5} {'c_tok':>5} "
-              f"{'tok/s':>6} | {'direct ttft':>11} {'tok/s':>6} {'ratio':>5}")
+        print(
+            f"{'question':42} {'retr':>6} {'ttft':>7} {'total':>7} {'p_tok':>5} {'c_tok':>5} "
+            f"{'tok/s':>6} | {'direct ttft':>11} {'tok/s':>6} {'ratio':>5}"
+        )
         for question in QUESTIONS:
             answer = kit.ask(question)
             t = answer.timings
@@ -75,9 +79,11 @@ def main() -> None:
             decode_s = max((t.total_ms - t.first_token_ms) / 1000, 1e-9)
             speed = (t.completion_tokens - 1) / decode_s
             direct_ttft, direct_speed = direct_baseline(kit, question, max(t.completion_tokens, 1))
-            print(f"{question[:42]:42} {t.retrieval_ms:6.0f} {t.first_token_ms:7.0f} {t.total_ms:7.0f} "
-                  f"{t.prompt_tokens:5d} {t.completion_tokens:5d} {speed:6.1f} | {direct_ttft:11.0f} "
-                  f"{direct_speed:6.1f} {speed / direct_speed:5.2f}")
+            print(
+                f"{question[:42]:42} {t.retrieval_ms:6.0f} {t.first_token_ms:7.0f} {t.total_ms:7.0f} "
+                f"{t.prompt_tokens:5d} {t.completion_tokens:5d} {speed:6.1f} | {direct_ttft:11.0f} "
+                f"{direct_speed:6.1f} {speed / direct_speed:5.2f}"
+            )
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak RSS {peak:.0f} MB")
 

@@ -88,7 +88,7 @@ class Chunker:
         spans = list(_split_units(text))
         token_spans = self.tokenizer.token_spans([text[s:e] for s, e in spans]) if spans else []
         units: list[_Unit] = []
-        for (start, end), toks in zip(spans, token_spans):
+        for (start, end), toks in zip(spans, token_spans, strict=True):
             if len(toks) <= self.size:
                 units.append(_Unit(start, end, max(len(toks), 1)))
                 continue

@@ -17,8 +17,10 @@ from typing import Any
 
 import click
 
-from . import _offline  # noqa: F401  (before anything else imports ML libraries)
-from . import __version__
+from . import (
+    __version__,
+    _offline,  # noqa: F401  (before anything else imports ML libraries)
+)
 from .answer import quote
 from .config import load_settings
 from .errors import RagkitError
@@ -55,10 +57,14 @@ collection_option = click.option("--collection", "-c", help="Collection name (de
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Store directory (env RAGKIT_DATA_DIR; default: the platform's user data dir).")
-@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
-              help="TOML config file (env RAGKIT_CONFIG).")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Store directory (env RAGKIT_DATA_DIR; default: the platform's user data dir).",
+)
+@click.option(
+    "--config", "config", type=click.Path(dir_okay=False, path_type=Path), help="TOML config file (env RAGKIT_CONFIG)."
+)
 @click.version_option(__version__, prog_name="ragkit")
 @click.pass_context
 def cli(ctx: click.Context, data_dir: Path | None, config: Path | None) -> None:
@@ -73,8 +79,9 @@ def cli(ctx: click.Context, data_dir: Path | None, config: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_context
-def ingest(ctx: click.Context, paths: tuple[Path, ...], collection: str | None, prune: bool,
-           as_json: bool, quiet: bool) -> None:
+def ingest(
+    ctx: click.Context, paths: tuple[Path, ...], collection: str | None, prune: bool, as_json: bool, quiet: bool
+) -> None:
     """Parse, chunk and embed files and folders (PDF, TXT, MD, DOCX, HTML) into a collection.
 
     Unchanged files are skipped; changed files are re-embedded. Exits 1 if any file was skipped.
@@ -119,13 +126,12 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], collection: str | None, 
 
 
 def _print_sources(answer: Answer) -> None:
-    cited = [s for s in answer.sources if s.cited] or answer.sources
-    if not cited:
+    if not answer.shown_sources:
         return
     click.echo("\nClosest passages:" if answer.declined else "\nSources:")
-    for s in cited:
-        passage = quote(s.text, answer.question if answer.declined else answer.answer)
-        click.echo(f"[{s.n}] {display_path(s.file)} p.{s.page} — \"{passage}\" (score {s.score:.2f})")
+    for s in answer.shown_sources:
+        passage = quote(s.text, answer.evidence_for)
+        click.echo(f'[{s.n}] {display_path(s.file)} p.{s.page} — "{passage}" (score {s.score:.2f})')
 
 
 @cli.command()
@@ -135,8 +141,9 @@ def _print_sources(answer: Answer) -> None:
 @click.option("--model", "-m", help="Packaged model name or path to a GGUF file.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of streaming.")
 @click.pass_context
-def query(ctx: click.Context, question: str, collection: str | None, top_k: int | None,
-          model: str | None, as_json: bool) -> None:
+def query(
+    ctx: click.Context, question: str, collection: str | None, top_k: int | None, model: str | None, as_json: bool
+) -> None:
     """Answer QUESTION from your documents, citing file, page and passage."""
     if not question.strip():
         raise click.UsageError("QUESTION is empty")
@@ -182,13 +189,17 @@ def chat(ctx: click.Context, collection: str | None, top_k: int | None, model: s
     """
     kit = _kit(ctx, collection=collection, top_k=top_k, model=model)
     kit.store.require_documents(kit.settings.collection)
-    click.echo(f"ragkit chat · collection {kit.settings.collection!r} · model {kit.settings.model}. "
-               "Empty line or Ctrl-D to quit.", err=True)
+    click.echo(
+        f"ragkit chat · collection {kit.settings.collection!r} · model {kit.settings.model}. "
+        "Empty line or Ctrl-D to quit.",
+        err=True,
+    )
     history: list[tuple[str, str]] = []
     while True:
         try:
-            question = click.prompt(click.style("you", bold=True), prompt_suffix="> ", default="",
-                                    show_default=False, err=True).strip()
+            question = click.prompt(
+                click.style("you", bold=True), prompt_suffix="> ", default="", show_default=False, err=True
+            ).strip()
         except (EOFError, click.Abort):
             question = ""
         if question.lower() in ("", "exit", "quit"):
@@ -200,10 +211,17 @@ def chat(ctx: click.Context, collection: str | None, top_k: int | None, model: s
 
 @cli.command()
 @click.option("--port", type=int, help="Port to listen on (default: a free one).")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on. Anything but loopback needs --expose and a password.")
-@click.option("--expose", is_flag=True,
-              help=f"Allow a non-loopback --host; the page then asks for the password in {PASSWORD_ENV}.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on. Anything but loopback needs --expose and a password.",
+)
+@click.option(
+    "--expose",
+    is_flag=True,
+    help=f"Allow a non-loopback --host; the page then asks for the password in {PASSWORD_ENV}.",
+)
 @click.pass_context
 def ui(ctx: click.Context, port: int | None, host: str, expose: bool) -> None:
     """Open the ragkit page in the browser (Streamlit, on 127.0.0.1 by default)."""
@@ -241,10 +259,14 @@ def sources(ctx: click.Context, collection: str | None, as_json: bool) -> None:
         _emit_json([d.to_json() for d in docs])
         return
     if not docs:
-        click.echo(f"No documents in collection {kit.settings.collection!r}. Add some with `ragkit ingest PATH`.", err=True)
+        click.echo(
+            f"No documents in collection {kit.settings.collection!r}. Add some with `ragkit ingest PATH`.", err=True
+        )
         return
     for d in docs:
-        click.echo(f"{display_path(d.path)}  ({d.parser}, {d.pages} page(s), {d.chunks} chunks, sha256 {d.sha256[:12]})")
+        click.echo(
+            f"{display_path(d.path)}  ({d.parser}, {d.pages} page(s), {d.chunks} chunks, sha256 {d.sha256[:12]})"
+        )
 
 
 @cli.command()
@@ -278,8 +300,10 @@ def models(ctx: click.Context, as_json: bool) -> None:
     for r in rows:
         default = " (default)" if r.name == kit.settings.model else ""
         state = r.path if r.installed else "not installed"
-        click.echo(f"{r.name}{default}  [{r.kind}, {r.license}, {r.size / 1e6:.0f} MB]\n  {r.description}\n"
-                   f"  path:   {state}\n  sha256: {r.sha256}")
+        click.echo(
+            f"{r.name}{default}  [{r.kind}, {r.license}, {r.size / 1e6:.0f} MB]\n  {r.description}\n"
+            f"  path:   {state}\n  sha256: {r.sha256}"
+        )
 
 
 def main() -> None:

@@ -95,8 +95,14 @@ class Ingestor:
         chunks = self.chunker.chunk(key, sha, pages)
         vectors = self.embedder.embed([c.text for c in chunks])
         info = DocumentInfo(
-            path=key, sha256=sha, size=stat.st_size, mtime=stat.st_mtime, pages=len(pages),
-            chunks=len(chunks), parser=parse.parser_name(path), ingested_at=time.time(),
+            path=key,
+            sha256=sha,
+            size=stat.st_size,
+            mtime=stat.st_mtime,
+            pages=len(pages),
+            chunks=len(chunks),
+            parser=parse.parser_name(path),
+            ingested_at=time.time(),
         )
         self.store.replace_document(self.collection, info, chunks, vectors)
         return FileResult(key, "added" if existing is None else "updated", chunks=len(chunks))

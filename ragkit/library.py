@@ -221,16 +221,34 @@ class Ragkit:
                 timings.first_token_ms = (draft.first_token_at - started) * 1000
             declined = draft.declined
             text = REFUSALS[language] if declined else draft.text
-            cited = [] if declined else supporting(
-                standalone, draft.text, [h.chunk.text for h in relevant], cited_numbers(draft.text, len(relevant))
+            cited = (
+                []
+                if declined
+                else supporting(
+                    standalone, draft.text, [h.chunk.text for h in relevant], cited_numbers(draft.text, len(relevant))
+                )
             )
             text = text if declined else recite(text, sorted(cited))
             shown = relevant[:CLOSEST_ON_DECLINE] if declined else relevant
         timings.total_ms = (time.perf_counter() - started) * 1000
         sources = [
-            Source(n=n, file=h.chunk.doc_path, page=h.chunk.page, chunk_id=h.chunk.id,
-                   text=h.chunk.text, score=h.score, cited=n in cited)
+            Source(
+                n=n,
+                file=h.chunk.doc_path,
+                page=h.chunk.page,
+                chunk_id=h.chunk.id,
+                text=h.chunk.text,
+                score=h.score,
+                cited=n in cited,
+            )
             for n, h in enumerate(shown, start=1)
         ]
-        return Answer(question=question, answer=text, declined=declined, sources=sources,
-                      timings=timings, model=llm.label, standalone_question=standalone)
+        return Answer(
+            question=question,
+            answer=text,
+            declined=declined,
+            sources=sources,
+            timings=timings,
+            model=llm.label,
+            standalone_question=standalone,
+        )

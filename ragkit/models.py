@@ -183,7 +183,9 @@ def embedder_dir(name: str = DEFAULT_EMBEDDER) -> Path:
     """The verified local directory of a packaged sentence-transformers model."""
     spec = REGISTRY.get(name)
     if spec is None or spec.kind != "embedder":
-        raise ModelError(f"unknown embedder {name!r}; known: {', '.join(n for n, s in REGISTRY.items() if s.kind == 'embedder')}")
+        raise ModelError(
+            f"unknown embedder {name!r}; known: {', '.join(n for n, s in REGISTRY.items() if s.kind == 'embedder')}"
+        )
     pkg = _package_dir(spec.packages[0])
     weights = pkg / "model" / spec.filename if pkg else None
     if weights is None or not weights.is_file():
@@ -253,15 +255,32 @@ def list_models(models_dir: Path, user_model: str | None = None) -> list[ModelIn
             installed = pkg is not None and (path / spec.filename).is_file()
             verified = False
         rows.append(
-            ModelInfo(spec.name, spec.kind, spec.description, spec.license, installed,
-                      str(path) if installed else None, spec.size, spec.sha256, verified)
+            ModelInfo(
+                spec.name,
+                spec.kind,
+                spec.description,
+                spec.license,
+                installed,
+                str(path) if installed else None,
+                spec.size,
+                spec.sha256,
+                verified,
+            )
         )
     if user_model and user_model not in REGISTRY:
         path = Path(user_model).expanduser()
         exists = path.is_file()
         rows.append(
-            ModelInfo(path.name, "llm", "user-supplied GGUF", "see the model's own card", exists,
-                      str(path.resolve()) if exists else None, path.stat().st_size if exists else 0,
-                      sha256_file(path) if exists else "", exists)
+            ModelInfo(
+                path.name,
+                "llm",
+                "user-supplied GGUF",
+                "see the model's own card",
+                exists,
+                str(path.resolve()) if exists else None,
+                path.stat().st_size if exists else 0,
+                sha256_file(path) if exists else "",
+                exists,
+            )
         )
     return rows

@@ -97,6 +97,16 @@ class Answer:
     #: contract, shown by the page and ``ragkit chat`` when it differs from ``question``.
     standalone_question: str = ""
 
+    @property
+    def shown_sources(self) -> list[Source]:
+        """What to show under the answer: the cited passages, else all it was given (or the closest)."""
+        return [s for s in self.sources if s.cited] or self.sources
+
+    @property
+    def evidence_for(self) -> str:
+        """The text a shown passage's quoted sentence should match: the answer, or the question if declined."""
+        return self.question if self.declined else self.answer
+
     def to_json(self) -> dict[str, Any]:
         """The ``ragkit query --json`` object."""
         return {

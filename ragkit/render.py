@@ -35,4 +35,4 @@ def highlighted_passage(passage: str, answer: str) -> str:
     at = flowed.find(sentence)
     if not sentence or at < 0:
         return literal(flowed)
-    return literal(flowed[:at]) + "**" + literal(sentence) + "**" + literal(flowed[at + len(sentence):])
+    return literal(flowed[:at]) + "**" + literal(sentence) + "**" + literal(flowed[at + len(sentence) :])

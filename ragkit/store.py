@@ -215,8 +215,17 @@ class Store:
             self._db.execute(
                 "INSERT INTO documents (collection, path, sha256, size, mtime, pages, chunks, parser, ingested_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (collection, info.path, info.sha256, info.size, info.mtime, info.pages, len(chunks),
-                 info.parser, info.ingested_at),
+                (
+                    collection,
+                    info.path,
+                    info.sha256,
+                    info.size,
+                    info.mtime,
+                    info.pages,
+                    len(chunks),
+                    info.parser,
+                    info.ingested_at,
+                ),
             )
         self._drop_stale_vectors(collection, info.path, ids)
 
@@ -224,7 +233,9 @@ class Store:
     def touch_document(self, collection: str, path: str, mtime: float) -> None:
         """Record a new mtime for a file whose content did not change."""
         with self._db:
-            self._db.execute("UPDATE documents SET mtime = ? WHERE collection = ? AND path = ?", (mtime, collection, path))
+            self._db.execute(
+                "UPDATE documents SET mtime = ? WHERE collection = ? AND path = ?", (mtime, collection, path)
+            )
 
     def _delete_rows(self, collection: str, path: str) -> None:
         self._db.execute(
@@ -268,7 +279,7 @@ class Store:
         if n == 0:
             return []
         result = col.query(query_embeddings=[vector.tolist()], n_results=n, include=["distances"])
-        return [(cid, 1.0 - float(dist)) for cid, dist in zip(result["ids"][0], result["distances"][0])]
+        return [(cid, 1.0 - float(dist)) for cid, dist in zip(result["ids"][0], result["distances"][0], strict=True)]
 
     @_locked
     def lexical_search(self, collection: str, question: str, n: int) -> list[tuple[str, float]]:
@@ -290,7 +301,7 @@ class Store:
         if col is None or not ids:
             return {}
         got = col.get(ids=list(ids), include=["embeddings"])
-        return {cid: np.asarray(vec, dtype=np.float32) for cid, vec in zip(got["ids"], got["embeddings"])}
+        return {cid: np.asarray(vec, dtype=np.float32) for cid, vec in zip(got["ids"], got["embeddings"], strict=True)}
 
     def close(self) -> None:
         """Close the SQLite connection (chromadb closes with the process)."""

@@ -21,8 +21,9 @@ class ScriptedLLM:
         self.pieces = pieces
         self.consumed = 0
 
-    def stream(self, messages: list[dict[str, str]], *, max_tokens: int, temperature: float,
-               stats: Generation) -> Iterator[str]:
+    def stream(
+        self, messages: list[dict[str, str]], *, max_tokens: int, temperature: float, stats: Generation
+    ) -> Iterator[str]:
         for piece in self.pieces:
             self.consumed += 1
             stats.completion_tokens += 1

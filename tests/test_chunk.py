@@ -27,7 +27,7 @@ def test_chunks_respect_size_and_overlap(tokenizer: HFTokenizer) -> None:
         assert len(tokenizer.token_spans([c.text])[0]) <= 60
         assert page.text[c.start : c.end] == c.text  # the span points at the page text
         assert c.text.startswith("Sentence") and c.text.endswith(".")  # sentence boundaries
-    for prev, nxt in zip(chunks, chunks[1:]):
+    for prev, nxt in zip(chunks, chunks[1:], strict=False):
         assert nxt.start < prev.end  # overlapping
         assert nxt.start > prev.start  # always moving forward
 

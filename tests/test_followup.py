@@ -21,8 +21,9 @@ class Echo:
         self.reply = reply
         self.calls = 0
 
-    def stream(self, messages: list[dict[str, str]], *, max_tokens: int, temperature: float,
-               stats: Generation) -> Iterator[str]:
+    def stream(
+        self, messages: list[dict[str, str]], *, max_tokens: int, temperature: float, stats: Generation
+    ) -> Iterator[str]:
         self.calls += 1
         yield self.reply
 
@@ -54,8 +55,9 @@ def test_empty_or_rambling_rewrite_keeps_the_question() -> None:
 def test_terminal_chat_answers_and_follows_up(sample_kit: Ragkit) -> None:
     env = dict(os.environ, RAGKIT_DATA_DIR=str(sample_kit.settings.data_dir))
     lines = "What is the minimum password length for Northwind accounts?\nIs MFA required too?\n\n"
-    result = subprocess.run([sys.executable, "-m", "ragkit.cli", "chat"], input=lines, env=env,
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "ragkit.cli", "chat"], input=lines, env=env, capture_output=True, text=True, timeout=600
+    )
     assert result.returncode == 0, result.stderr
     first, _, rest = result.stdout.partition("Sources:")
     assert "14" in first

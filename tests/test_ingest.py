@@ -47,8 +47,9 @@ def test_reingest_is_incremental(data_dir: Path, docs_copy: Path) -> None:
     assert second.chunks_added == 0
 
     policy = docs_copy / "it_security_policy.md"
-    policy.write_text(policy.read_text(encoding="utf-8") + "\n\nVisitors must wear a badge at all times.\n",
-                      encoding="utf-8")
+    policy.write_text(
+        policy.read_text(encoding="utf-8") + "\n\nVisitors must wear a badge at all times.\n", encoding="utf-8"
+    )
     kit3 = kit_for(data_dir)
     third = kit3.ingest([docs_copy])
     statuses = {Path(f.path).name: f.status for f in third.files}

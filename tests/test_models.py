@@ -38,10 +38,20 @@ def test_tampered_model_fails_the_cli_with_exit_3(tmp_path: Path, data_dir: Path
         fh.truncate(models.LLM_0_5B.size)
     env = dict(os.environ, RAGKIT_MODELS_DIR=str(models_dir), RAGKIT_DATA_DIR=str(data_dir))
     notes = FIXTURES / "good" / "notes.txt"
-    subprocess.run([sys.executable, "-m", "ragkit.cli", "ingest", "-q", str(notes)], env=env, check=True,
-                   capture_output=True, timeout=300)
-    result = subprocess.run([sys.executable, "-m", "ragkit.cli", "query", "When did the Oslo migration finish?"],
-                            env=env, capture_output=True, text=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "ragkit.cli", "ingest", "-q", str(notes)],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "ragkit.cli", "query", "When did the Oslo migration finish?"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 3
     assert "sha256 mismatch" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
@@ -72,8 +82,9 @@ def test_embedder_is_verified_and_local() -> None:
 
 
 def test_models_json_lists_paths_hashes_and_licenses() -> None:
-    result = subprocess.run([sys.executable, "-m", "ragkit.cli", "models", "--json"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "ragkit.cli", "models", "--json"], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     rows = {r["name"]: r for r in json.loads(result.stdout)}
     assert set(rows) >= {"qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b", "all-minilm-l6-v2"}

@@ -40,7 +40,9 @@ _INET = re.compile(r'sin_addr=inet_addr\("([^"]+)"\)|inet_pton\(AF_INET6, "([^"]
 
 def _loopback(address: str) -> bool:
     ip = ipaddress.ip_address(address)
-    return ip.is_loopback or (isinstance(ip, ipaddress.IPv6Address) and bool(ip.ipv4_mapped and ip.ipv4_mapped.is_loopback))
+    return ip.is_loopback or (
+        isinstance(ip, ipaddress.IPv6Address) and bool(ip.ipv4_mapped and ip.ipv4_mapped.is_loopback)
+    )
 
 
 def _outside_addresses(strace_log: str) -> list[str]:

@@ -27,7 +27,9 @@ from .conftest import SAMPLE_DOCS
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
     pytest.mark.llm,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (apt-get install chromium)"
+    ),
 ]
 QUESTION = "What is the minimum password length for Northwind accounts?"
 
@@ -51,8 +53,13 @@ def listening_addresses(port: int) -> set[str]:
 def server(tmp_path: Path) -> Iterator[str]:
     port = free_port()
     env = dict(os.environ, RAGKIT_DATA_DIR=str(tmp_path / "data"))
-    proc = subprocess.Popen([sys.executable, "-m", "ragkit.cli", "ui", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ragkit.cli", "ui", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -81,8 +88,15 @@ def test_upload_ask_and_nothing_leaves_localhost(server: str, tmp_path: Path) ->
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         context = browser.new_context(viewport={"width": 1400, "height": 1500})
         context.on("request", lambda request: requests.append(request.url))
@@ -114,4 +128,3 @@ def test_upload_ask_and_nothing_leaves_localhost(server: str, tmp_path: Path) ->
     outside = {urlsplit(u).hostname for u in requests if urlsplit(u).scheme not in ("data", "blob")}
     assert outside <= {"127.0.0.1", "localhost"}, outside
     assert requests, "the browser recorded no requests at all"
-

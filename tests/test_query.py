@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,13 +29,10 @@ ANSWERABLE = [
 ]
 
 
-def cited_sources(answer):  # noqa: ANN001, ANN201 - tiny local helper
-    return [s for s in answer.sources if s.cited] or answer.sources
-
-
 @pytest.mark.parametrize(("question", "span", "file", "page"), ANSWERABLE)
-def test_answer_is_correct_and_cites_file_and_page(sample_kit: Ragkit, question: str, span: str,
-                                                   file: str, page: int) -> None:
+def test_answer_is_correct_and_cites_file_and_page(
+    sample_kit: Ragkit, question: str, span: str, file: str, page: int
+) -> None:
     streamed: list[str] = []
     answer = sample_kit.ask(question, on_token=streamed.append)
     assert not answer.declined, answer.answer
@@ -64,7 +61,7 @@ def test_chinese_question_gets_a_chinese_answer(sample_kit: Ragkit) -> None:
     answer = sample_kit.ask("在一线城市出差时，每晚的住宿费上限是多少？")
     assert not answer.declined, answer.answer
     assert "600" in answer.answer and is_cjk(answer.answer)
-    assert any(Path(s.file).name == "差旅报销制度.md" and "600元" in s.text for s in cited_sources(answer))
+    assert any(Path(s.file).name == "差旅报销制度.md" and "600元" in s.text for s in answer.shown_sources)
 
 
 def test_chinese_question_about_missing_topic_declines_in_chinese(sample_kit: Ragkit) -> None:
@@ -74,19 +71,23 @@ def test_chinese_question_about_missing_topic_declines_in_chinese(sample_kit: Ra
 
 def run_cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, RAGKIT_DATA_DIR=str(data_dir))
-    return subprocess.run([sys.executable, "-m", "ragkit.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "ragkit.cli", *args], env=env, capture_output=True, text=True, timeout=600
+    )
 
 
 def test_cli_json_contract(sample_kit: Ragkit) -> None:
-    result = run_cli("query", "--json", "What budget did the board approve for the new Lisbon office?",
-                     data_dir=sample_kit.settings.data_dir)
+    result = run_cli(
+        "query",
+        "--json",
+        "What budget did the board approve for the new Lisbon office?",
+        data_dir=sample_kit.settings.data_dir,
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert set(data) == {"question", "answer", "declined", "sources", "timings", "model"}
     assert isinstance(data["declined"], bool) and data["model"] == "qwen2.5-coder-0.5b"
-    assert set(data["timings"]) == {"retrieval_ms", "first_token_ms", "total_ms", "prompt_tokens",
-                                    "completion_tokens"}
+    assert set(data["timings"]) == {"retrieval_ms", "first_token_ms", "total_ms", "prompt_tokens", "completion_tokens"}
     for source in data["sources"]:
         assert set(source) == {"n", "file", "page", "chunk_id", "text", "score"}
         assert isinstance(source["page"], int) and isinstance(source["score"], float)
@@ -94,12 +95,13 @@ def test_cli_json_contract(sample_kit: Ragkit) -> None:
 
 
 def test_cli_streams_answer_then_sources(sample_kit: Ragkit) -> None:
-    result = run_cli("query", "What is the minimum password length for Northwind accounts?",
-                     data_dir=sample_kit.settings.data_dir)
+    result = run_cli(
+        "query", "What is the minimum password length for Northwind accounts?", data_dir=sample_kit.settings.data_dir
+    )
     assert result.returncode == 0, result.stderr
     answer, _, sources = result.stdout.partition("\nSources:\n")
     assert "14" in answer
-    assert "it_security_policy.md p.1 — \"" in sources and "14 characters" in sources
+    assert 'it_security_policy.md p.1 — "' in sources and "14 characters" in sources
 
 
 def test_cli_ingest_json_and_exit_code(tmp_path: Path) -> None:
@@ -122,7 +124,10 @@ def test_query_on_empty_store_says_how_to_ingest(tmp_path: Path) -> None:
 
 def test_readme_sample_folder_is_what_the_tests_use() -> None:
     assert sorted(p.name for p in SAMPLE_DOCS.iterdir()) == [
-        "board_minutes_2026_q3.docx", "employee_handbook.pdf", "it_security_policy.md", "差旅报销制度.md",
+        "board_minutes_2026_q3.docx",
+        "employee_handbook.pdf",
+        "it_security_policy.md",
+        "差旅报销制度.md",
     ]
 
 
@@ -130,8 +135,10 @@ def test_two_questions_at_once_both_get_answers(sample_kit: Ragkit) -> None:
     """The page's sessions share one model; generation is serialized, never interleaved."""
     from concurrent.futures import ThreadPoolExecutor
 
-    questions = ["What is the minimum password length for Northwind accounts?",
-                 "在一线城市出差时，每晚的住宿费上限是多少？"]
+    questions = [
+        "What is the minimum password length for Northwind accounts?",
+        "在一线城市出差时，每晚的住宿费上限是多少？",
+    ]
     with ThreadPoolExecutor(max_workers=2) as pool:
         answers = list(pool.map(sample_kit.ask, questions))
     assert "14" in answers[0].answer and "600" in answers[1].answer

@@ -56,8 +56,13 @@ def test_example_table_parses() -> None:
 def default_model_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("readme-store")
     env = dict(os.environ, RAGKIT_DATA_DIR=str(data))
-    subprocess.run([sys.executable, "-m", "ragkit.cli", "ingest", "--quiet", str(SAMPLE_DOCS)],
-                   env=env, check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [sys.executable, "-m", "ragkit.cli", "ingest", "--quiet", str(SAMPLE_DOCS)],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     return data
 
 
@@ -68,8 +73,13 @@ def test_readme_example_with_the_default_model(default_model_store: Path, row: t
     question, expected, file, page = row
     env = dict(os.environ, RAGKIT_DATA_DIR=str(default_model_store))
     env.pop("RAGKIT_MODEL", None)  # the default model, as a user gets it
-    result = subprocess.run([sys.executable, "-m", "ragkit.cli", "query", "--json", question],
-                            env=env, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "ragkit.cli", "query", "--json", question],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["model"] == "qwen2.5-coder-1.5b"
@@ -82,5 +92,6 @@ def test_readme_example_with_the_default_model(default_model_store: Path, row: t
     if "Chinese" in expected:
         assert is_cjk(data["answer"]), data["answer"]
     wanted_page = int(page.removeprefix("p.")) if page.startswith("p.") else 1
-    assert any(Path(s["file"]).name == file and s["page"] == wanted_page and number in s["text"]
-               for s in data["sources"]), data["sources"]
+    assert any(
+        Path(s["file"]).name == file and s["page"] == wanted_page and number in s["text"] for s in data["sources"]
+    ), data["sources"]

@@ -52,8 +52,9 @@ def require_password() -> None:
     st.stop()
 
 
-def stream_answer(kit: Ragkit, question: str, options: dict[str, Any], history: list[tuple[str, str]],
-                  result: dict[str, Any]) -> Iterator[str]:
+def stream_answer(
+    kit: Ragkit, question: str, options: dict[str, Any], history: list[tuple[str, str]], result: dict[str, Any]
+) -> Iterator[str]:
     """Run ``kit.ask`` in a worker thread and yield its pieces, escaped, as they arrive."""
     pieces: queue.Queue[str | None] = queue.Queue()
 
@@ -74,14 +75,13 @@ def stream_answer(kit: Ragkit, question: str, options: dict[str, Any], history: 
 
 def show_sources(answer: Answer) -> None:
     """One expander per passage: file, page, score, the text with its supporting sentence in bold."""
-    cited = [s for s in answer.sources if s.cited] or answer.sources
-    if not cited:
+    if not answer.shown_sources:
         return
     st.caption("Closest passages" if answer.declined else "Sources")
-    for source in cited:
+    for source in answer.shown_sources:
         title = f"[{source.n}] {Path(source.file).name} · page {source.page} · score {source.score:.2f}"
         with st.expander(title, expanded=False):
-            st.markdown(highlighted_passage(source.text, answer.question if answer.declined else answer.answer))
+            st.markdown(highlighted_passage(source.text, answer.evidence_for))
 
 
 def show_answer(answer: Answer) -> None:
@@ -138,8 +138,7 @@ def add_files(kit: Ragkit, uploads: list[Any], collection: str) -> None:
         bar.progress(done / max(total, 1), text=f"{done}/{total}: {Path(result.path).name}")
 
     try:
-        report = kit.add_uploads([(u.name, u.getvalue()) for u in uploads], collection=collection,
-                                 progress=progress)
+        report = kit.add_uploads([(u.name, u.getvalue()) for u in uploads], collection=collection, progress=progress)
     except RagkitError as exc:
         st.sidebar.error(str(exc))
         return
