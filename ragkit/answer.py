@@ -41,6 +41,8 @@ _DECLINE_PHRASES = re.compile(
     re.IGNORECASE,
 )
 _CITATION = re.compile(r"\[(\d+(?:\s*[,，、]\s*\d+)*)\]")
+#: Upper bound for "every passage number the model wrote", valid or not.
+_ANY = 1_000_000
 _SOFT_BREAK = re.compile(r"(?<!\n)\n(?!\n|\s*(?:[-*•#]|\d+[.)、]))")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[。！？；])\s*|\n{2,}")
 
@@ -136,7 +138,7 @@ def recite(text: str, cited: Sequence[int]) -> str:
     The marks then move to the end of the answer: which sentence each passage supports is no
     longer known, but every mark points at a passage that holds what the answer says.
     """
-    if not cited or cited_numbers(text, len(text)) == list(cited):
+    if not cited or cited_numbers(text, _ANY) == list(cited):
         return text
     bare = re.sub(r"\s*" + _CITATION.pattern, "", text).rstrip()
     return bare + " " + "".join(f"[{n}]" for n in cited)

@@ -17,10 +17,7 @@ from typing import Any
 
 import click
 
-from . import (
-    __version__,
-    _offline,  # noqa: F401  (before anything else imports ML libraries)
-)
+from . import __version__  # importing the package applies the offline switches first
 from .answer import quote
 from .config import load_settings
 from .errors import RagkitError

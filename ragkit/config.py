@@ -76,16 +76,6 @@ class Settings:
         if not 0 <= self.chunk_overlap < self.chunk_tokens:
             raise ConfigError("chunk_overlap must be >= 0 and smaller than chunk_tokens")
 
-    @property
-    def store_dir(self) -> Path:
-        """The chromadb PersistentClient directory."""
-        return self.data_dir / "chroma"
-
-    @property
-    def manifest_path(self) -> Path:
-        """The SQLite file holding documents, chunk texts and the lexical index."""
-        return self.data_dir / "ragkit.sqlite3"
-
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 

@@ -17,23 +17,23 @@ from .records import Hit
 from .store import Store
 
 RRF_K = 60
+#: Candidates taken from each ranking before fusion (at least four per passage wanted).
+CANDIDATES = 30
 
 
 class Retriever:
     """Hybrid retrieval over one store with one embedder."""
 
-    def __init__(self, store: Store, embedder: Embedder, *, candidates: int = 30, lexical_search: bool = True) -> None:
+    def __init__(self, store: Store, embedder: Embedder) -> None:
         self.store = store
         self.embedder = embedder
-        self.candidates = candidates
-        self.lexical_search = lexical_search
 
     def retrieve(self, question: str, collection: str, top_k: int) -> list[Hit]:
         """The ``top_k`` best chunks for ``question``, with cosine score and lexical coverage."""
         query = self.embedder.embed([question])[0]
-        pool = max(self.candidates, top_k * 4)
+        pool = max(CANDIDATES, top_k * 4)
         dense = self.store.dense_search(collection, query, pool)
-        lexed = self.store.lexical_search(collection, question, pool) if self.lexical_search else []
+        lexed = self.store.lexical_search(collection, question, pool)
 
         fused: dict[str, float] = {}
         for ranking in (dense, lexed):

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,21 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DOCS = ROOT / "sample_docs"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TEST_MODEL = "qwen2.5-coder-0.5b"
+
+
+def ragkit_cli(
+    *args: str, env: Mapping[str, str] | None = None, input: str | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """Run the real ``ragkit`` command in a subprocess with ``env`` added to this process's
+    environment (ragkit reads an empty ``RAGKIT_*`` value as unset)."""
+    return subprocess.run(
+        [sys.executable, "-m", "ragkit.cli", *args],
+        env={**os.environ, **(env or {})},
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="session", autouse=True)

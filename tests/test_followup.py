@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
@@ -12,6 +9,8 @@ import pytest
 from ragkit import Ragkit
 from ragkit.followup import rewrite
 from ragkit.llm import Generation
+
+from .conftest import ragkit_cli
 
 
 class Echo:
@@ -53,11 +52,8 @@ def test_empty_or_rambling_rewrite_keeps_the_question() -> None:
 
 @pytest.mark.llm
 def test_terminal_chat_answers_and_follows_up(sample_kit: Ragkit) -> None:
-    env = dict(os.environ, RAGKIT_DATA_DIR=str(sample_kit.settings.data_dir))
     lines = "What is the minimum password length for Northwind accounts?\nIs MFA required too?\n\n"
-    result = subprocess.run(
-        [sys.executable, "-m", "ragkit.cli", "chat"], input=lines, env=env, capture_output=True, text=True, timeout=600
-    )
+    result = ragkit_cli("chat", input=lines, env={"RAGKIT_DATA_DIR": str(sample_kit.settings.data_dir)})
     assert result.returncode == 0, result.stderr
     first, _, rest = result.stdout.partition("Sources:")
     assert "14" in first

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +11,7 @@ import pytest
 from ragkit import models
 from ragkit.errors import ModelError
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, ragkit_cli
 
 
 def test_parts_assemble_to_the_pinned_hash(tmp_path: Path) -> None:
@@ -36,22 +34,10 @@ def test_tampered_model_fails_the_cli_with_exit_3(tmp_path: Path, data_dir: Path
     models_dir.mkdir()
     with models.assembled_path(models.LLM_0_5B, models_dir).open("wb") as fh:
         fh.truncate(models.LLM_0_5B.size)
-    env = dict(os.environ, RAGKIT_MODELS_DIR=str(models_dir), RAGKIT_DATA_DIR=str(data_dir))
-    notes = FIXTURES / "good" / "notes.txt"
-    subprocess.run(
-        [sys.executable, "-m", "ragkit.cli", "ingest", "-q", str(notes)],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "ragkit.cli", "query", "When did the Oslo migration finish?"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    env = {"RAGKIT_MODELS_DIR": str(models_dir), "RAGKIT_DATA_DIR": str(data_dir)}
+    ingested = ragkit_cli("ingest", "-q", str(FIXTURES / "good" / "notes.txt"), env=env)
+    assert ingested.returncode == 0, ingested.stderr
+    result = ragkit_cli("query", "When did the Oslo migration finish?", env=env)
     assert result.returncode == 3
     assert "sha256 mismatch" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
@@ -82,9 +68,7 @@ def test_embedder_is_verified_and_local() -> None:
 
 
 def test_models_json_lists_paths_hashes_and_licenses() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "ragkit.cli", "models", "--json"], capture_output=True, text=True, timeout=120
-    )
+    result = ragkit_cli("models", "--json")
     assert result.returncode == 0, result.stderr
     rows = {r["name"]: r for r in json.loads(result.stdout)}
     assert set(rows) >= {"qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b", "all-minilm-l6-v2"}

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from ragkit import Ragkit
 from ragkit.answer import REFUSALS
 
-from .conftest import ROOT
+from .conftest import ROOT, ragkit_cli
 
 APP = str(ROOT / "ui" / "app.py")
 
@@ -76,10 +73,8 @@ def test_exposed_page_without_password_refuses(monkeypatch: pytest.MonkeyPatch, 
 
 
 def test_ui_refuses_a_network_address_without_expose_and_password(tmp_path: Path) -> None:
-    env = dict(os.environ, RAGKIT_DATA_DIR=str(tmp_path / "data"))
-    env.pop("RAGKIT_UI_PASSWORD", None)
-    run = [sys.executable, "-m", "ragkit.cli", "ui", "--host", "0.0.0.0"]
-    result = subprocess.run(run, env=env, capture_output=True, text=True, timeout=120)
+    env = {"RAGKIT_DATA_DIR": str(tmp_path / "data"), "RAGKIT_UI_PASSWORD": ""}
+    result = ragkit_cli("ui", "--host", "0.0.0.0", env=env)
     assert result.returncode == 2 and "--expose" in result.stderr
-    result = subprocess.run([*run, "--expose"], env=env, capture_output=True, text=True, timeout=120)
+    result = ragkit_cli("ui", "--host", "0.0.0.0", "--expose", env=env)
     assert result.returncode == 2 and "RAGKIT_UI_PASSWORD" in result.stderr

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,7 @@ from ragkit import Ragkit
 from ragkit.answer import REFUSALS
 from ragkit.lexical import is_cjk
 
-from .conftest import SAMPLE_DOCS
+from .conftest import SAMPLE_DOCS, ragkit_cli
 
 pytestmark = pytest.mark.llm
 
@@ -70,10 +68,7 @@ def test_chinese_question_about_missing_topic_declines_in_chinese(sample_kit: Ra
 
 
 def run_cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, RAGKIT_DATA_DIR=str(data_dir))
-    return subprocess.run(
-        [sys.executable, "-m", "ragkit.cli", *args], env=env, capture_output=True, text=True, timeout=600
-    )
+    return ragkit_cli(*args, env={"RAGKIT_DATA_DIR": str(data_dir)})
 
 
 def test_cli_json_contract(sample_kit: Ragkit) -> None:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +11,7 @@ import pytest
 from ragkit.answer import REFUSALS
 from ragkit.lexical import is_cjk
 
-from .conftest import ROOT, SAMPLE_DOCS
+from .conftest import ROOT, SAMPLE_DOCS, ragkit_cli
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -55,14 +52,8 @@ def test_example_table_parses() -> None:
 @pytest.fixture(scope="module")
 def default_model_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("readme-store")
-    env = dict(os.environ, RAGKIT_DATA_DIR=str(data))
-    subprocess.run(
-        [sys.executable, "-m", "ragkit.cli", "ingest", "--quiet", str(SAMPLE_DOCS)],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
+    result = ragkit_cli("ingest", "--quiet", str(SAMPLE_DOCS), env={"RAGKIT_DATA_DIR": str(data)})
+    assert result.returncode == 0, result.stderr
     return data
 
 
@@ -71,14 +62,9 @@ def default_model_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_readme_example_with_the_default_model(default_model_store: Path, row: tuple[str, str, str, str]) -> None:
     """Each README example, asked with the default model through `ragkit query --json`."""
     question, expected, file, page = row
-    env = dict(os.environ, RAGKIT_DATA_DIR=str(default_model_store))
-    env.pop("RAGKIT_MODEL", None)  # the default model, as a user gets it
-    result = subprocess.run(
-        [sys.executable, "-m", "ragkit.cli", "query", "--json", question],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    # RAGKIT_MODEL unset: the default model, as a user gets it.
+    result = ragkit_cli(
+        "query", "--json", question, env={"RAGKIT_DATA_DIR": str(default_model_store), "RAGKIT_MODEL": ""}
     )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
