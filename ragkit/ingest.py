@@ -7,7 +7,6 @@ fails to parse is reported and leaves whatever was stored for it before untouche
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -15,6 +14,7 @@ from pathlib import Path
 
 from . import parse
 from .chunk import Chunker
+from .digest import sha256_file
 from .embed import Embedder
 from .errors import ParseError
 from .records import DocumentInfo, FileResult, IngestReport
@@ -57,15 +57,6 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
     return list(found), problems
 
 
-def file_sha256(path: Path) -> str:
-    """Content hash: the version of a document."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class Ingestor:
     """Runs the ingest pipeline for one collection of one store."""
 
@@ -80,7 +71,7 @@ class Ingestor:
         key = str(path)
         try:
             stat = path.stat()
-            sha = file_sha256(path)
+            sha = sha256_file(path)
         except OSError as exc:
             return FileResult(key, "skipped", reason=f"cannot read: {exc.strerror}")
         existing = self.store.document(self.collection, key)

@@ -192,13 +192,14 @@ class Ragkit:
         rewritten into a standalone one, which is what retrieval and the model then see.
         """
         question = question.strip()
-        self.store.require_documents(collection or self.settings.collection)
+        name = collection or self.settings.collection
+        self.store.require_documents(name)
         llm = self.llm(model)  # load (and verify) before timing retrieval: errors come first
         self.embedder.load()
         started = time.perf_counter()
         standalone = followup.rewrite(llm, question, history)
         retrieval_started = time.perf_counter()
-        hits = self.retrieve(standalone, collection=collection, top_k=top_k)
+        hits = self.retriever.retrieve(standalone, name, top_k or self.settings.top_k)
         timings = Timings(retrieval_ms=(time.perf_counter() - retrieval_started) * 1000)
         language = language_of(question)
         relevant = [h for h in hits if is_relevant(h, self.settings.min_score, language)]

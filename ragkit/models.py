@@ -18,6 +18,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from .digest import sha256_file
 from .errors import ModelError
 
 _CHUNK = 8 * 1024 * 1024
@@ -106,15 +107,6 @@ def part_files(spec: ModelSpec) -> list[Path] | None:
             return None
         parts.append(part)
     return parts
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in 8 MiB blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(_CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify(path: Path, expected: str, label: str) -> None:
