@@ -55,6 +55,9 @@ class Settings:
     #: Chunk size and overlap, in embedder tokens (MiniLM reads at most 256).
     chunk_tokens: int = 200
     chunk_overlap: int = 40
+    #: Prompt tokens all passages together may take; longer passages are cut to the sentences
+    #: around their best match (0: whole passages). Prompt reading dominates the wait on a CPU.
+    context_tokens: int = 300
     #: Texts embedded per batch.
     embed_batch: int = 32
     #: llama.cpp context window, threads (0: all physical cores), answer length, temperature.
@@ -73,6 +76,8 @@ class Settings:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.context_tokens < 0:
+            raise ConfigError(f"context_tokens must be >= 0, got {self.context_tokens}")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:
             raise ConfigError("chunk_overlap must be >= 0 and smaller than chunk_tokens")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import parse
@@ -17,7 +18,7 @@ from .chunk import Chunker
 from .digest import sha256_file
 from .embed import Embedder
 from .errors import ParseError
-from .records import DocumentInfo, FileResult, IngestReport
+from .records import Chunk, DocumentInfo, FileResult, IngestReport
 from .store import Store
 
 #: Called after each file with (result, files done, files total).
@@ -57,6 +58,20 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
     return list(found), problems
 
 
+#: Chunks gathered from several files before one embedding call: small files (one or two chunks
+#: each) would otherwise run the embedder on tiny batches, several times slower per chunk.
+EMBED_BATCH_CHUNKS = 256
+
+
+@dataclass
+class _Parsed:
+    """A file parsed and chunked, waiting for its vectors."""
+
+    info: DocumentInfo
+    chunks: list[Chunk]
+    existed: bool
+
+
 class Ingestor:
     """Runs the ingest pipeline for one collection of one store."""
 
@@ -66,8 +81,8 @@ class Ingestor:
         self.chunker = chunker
         self.collection = collection
 
-    def ingest_file(self, path: Path) -> FileResult:
-        """Bring one file's stored chunks up to date with its content."""
+    def _prepare(self, path: Path) -> FileResult | _Parsed:
+        """Parse and chunk a file whose content changed; a result when there is nothing to embed."""
         key = str(path)
         try:
             stat = path.stat()
@@ -84,7 +99,6 @@ class Ingestor:
         except ParseError as exc:
             return FileResult(key, "skipped", reason=exc.reason)
         chunks = self.chunker.chunk(key, sha, pages)
-        vectors = self.embedder.embed([c.text for c in chunks])
         info = DocumentInfo(
             path=key,
             sha256=sha,
@@ -95,8 +109,19 @@ class Ingestor:
             parser=parse.parser_name(path),
             ingested_at=time.time(),
         )
-        self.store.replace_document(self.collection, info, chunks, vectors)
-        return FileResult(key, "added" if existing is None else "updated", chunks=len(chunks))
+        return _Parsed(info, chunks, existing is not None)
+
+    def _store(self, batch: list[_Parsed]) -> Iterator[FileResult]:
+        """Embed a batch of parsed files in one call, then replace each document on its own."""
+        if not batch:
+            return  # nothing changed: do not load the embedder
+        vectors = self.embedder.embed([c.text for p in batch for c in p.chunks])
+        offset = 0
+        for parsed in batch:
+            count = len(parsed.chunks)
+            self.store.replace_document(self.collection, parsed.info, parsed.chunks, vectors[offset : offset + count])
+            offset += count
+            yield FileResult(parsed.info.path, "updated" if parsed.existed else "added", chunks=count)
 
     def _vanished(self, roots: list[Path], present: set[str]) -> Iterator[str]:
         for doc in self.store.documents(self.collection):
@@ -114,11 +139,24 @@ class Ingestor:
         report = IngestReport(collection=self.collection, files=list(problems))
         self.store.check_embedder(self.collection, self.embedder.identity)
         total = len(files)
-        for done, path in enumerate(files, start=1):
-            result = self.ingest_file(path)
-            report.files.append(result)
-            if progress:
-                progress(result, done, total)
+        pending: list[_Parsed] = []
+
+        def record(results: Iterable[FileResult]) -> None:
+            for result in results:
+                report.files.append(result)
+                if progress:
+                    progress(result, len(report.files) - len(problems), total)
+
+        for path in files:
+            prepared = self._prepare(path)
+            if isinstance(prepared, FileResult):
+                record([prepared])
+                continue
+            pending.append(prepared)
+            if sum(len(p.chunks) for p in pending) >= EMBED_BATCH_CHUNKS:
+                record(self._store(pending))
+                pending = []
+        record(self._store(pending))
         if prune:
             roots = [p.resolve() for p in paths]
             for gone in self._vanished(roots, {str(f) for f in files}):

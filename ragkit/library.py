@@ -18,10 +18,11 @@ from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
-from . import followup, models
+from . import followup, models, retrieve
 from .answer import (
     REFUSALS,
     build_messages,
+    build_plain_messages,
     cited_numbers,
     generate,
     is_relevant,
@@ -33,11 +34,12 @@ from .chunk import Chunker, HFTokenizer
 from .config import Settings, load_settings
 from .embed import Embedder
 from .errors import StoreLockedError
+from .focus import focus
 from .followup import History
 from .ingest import Ingestor, Progress
 from .llm import LocalLLM
 from .records import Answer, DocumentInfo, Hit, IngestReport, Source, Timings
-from .retrieve import Retriever
+from .retrieve import DocumentHit, Retriever
 from .store import Store
 
 #: Passages shown under a declined answer, so the user sees what came closest.
@@ -170,11 +172,39 @@ class Ragkit:
 
     # -- questions --------------------------------------------------------------------------
 
-    def retrieve(self, question: str, *, collection: str | None = None, top_k: int | None = None) -> list[Hit]:
+    def retrieve(
+        self, question: str, *, collection: str | None = None, top_k: int | None = None, pipeline: str = "default"
+    ) -> list[Hit]:
         """The passages ``ask`` would answer from, best first."""
         name = collection or self.settings.collection
         self.store.require_documents(name)
-        return self.retriever.retrieve(question, name, top_k or self.settings.top_k)
+        chosen = retrieve.pipeline(pipeline)
+        k = chosen.passages or top_k or self.settings.top_k
+        return self.retriever.retrieve(question, name, k, use_lexical=chosen.lexical)
+
+    def search_documents(
+        self, question: str, *, collection: str | None = None, n: int = 10, pipeline: str = "default"
+    ) -> list[DocumentHit]:
+        """Whole documents ranked for ``question``, each by its best chunk (``ragkit eval retrieval``)."""
+        name = collection or self.settings.collection
+        self.store.require_documents(name)
+        return self.retriever.documents(question, name, n, use_lexical=retrieve.pipeline(pipeline).lexical)
+
+    def messages(
+        self, question: str, hits: list[Hit], llm: LocalLLM, *, pipeline: str = "default"
+    ) -> list[dict[str, str]]:
+        """The chat prompt ``ask`` sends for these passages (public so benchmarks time the same)."""
+        if not retrieve.pipeline(pipeline).guarded:
+            return build_plain_messages(question, [h.chunk.text for h in hits])
+        similarity = None if language_of(question) == "zh" else self._similarity  # MiniLM knows no Chinese
+        texts = focus(
+            question, [h.chunk.text for h in hits], self.settings.context_tokens, llm.count_tokens, similarity
+        )
+        return build_messages(question, hits, [Path(h.chunk.doc_path).name for h in hits], texts)
+
+    def _similarity(self, question: str, sentences: list[str]) -> list[float]:
+        vectors = self.embedder.embed([question, *sentences])
+        return [float(v) for v in vectors[1:] @ vectors[0]]
 
     def ask(
         self,
@@ -185,33 +215,37 @@ class Ragkit:
         model: str | None = None,
         on_token: Callable[[str], None] | None = None,
         history: History = (),
+        pipeline: str = "default",
     ) -> Answer:
         """Answer ``question`` from the collection, streaming text pieces to ``on_token``.
 
         With ``history`` (earlier (question, answer) turns), a follow-up question is first
         rewritten into a standalone one, which is what retrieval and the model then see.
+        ``pipeline="naive"`` answers the way a plain RAG loop does, as the eval baseline.
         """
         question = question.strip()
         name = collection or self.settings.collection
+        chosen = retrieve.pipeline(pipeline)
         self.store.require_documents(name)
         llm = self.llm(model)  # load (and verify) before timing retrieval: errors come first
         self.embedder.load()
         started = time.perf_counter()
         standalone = followup.rewrite(llm, question, history)
         retrieval_started = time.perf_counter()
-        hits = self.retriever.retrieve(standalone, name, top_k or self.settings.top_k)
+        hits = self.retriever.retrieve(
+            standalone, name, chosen.passages or top_k or self.settings.top_k, use_lexical=chosen.lexical
+        )
         timings = Timings(retrieval_ms=(time.perf_counter() - retrieval_started) * 1000)
         language = language_of(question)
-        relevant = [h for h in hits if is_relevant(h, self.settings.min_score, language)]
+        relevant = [h for h in hits if is_relevant(h, self.settings.min_score, language)] if chosen.guarded else hits
 
-        if not relevant:
-            text, declined, cited = REFUSALS[language], True, []
-            shown = hits[:CLOSEST_ON_DECLINE]
-        else:
-            labels = [Path(h.chunk.doc_path).name for h in relevant]
+        declined, cited = True, []
+        text = REFUSALS[language]
+        if relevant:
+            messages = self.messages(standalone, relevant, llm, pipeline=pipeline)
             draft = generate(
                 llm,
-                build_messages(standalone, relevant, labels),
+                messages,
                 max_tokens=self.settings.max_tokens,
                 temperature=self.settings.temperature,
                 on_token=on_token,
@@ -221,16 +255,13 @@ class Ragkit:
             if draft.first_token_at is not None:
                 timings.first_token_ms = (draft.first_token_at - started) * 1000
             declined = draft.declined
-            text = REFUSALS[language] if declined else draft.text
-            cited = (
-                []
-                if declined
-                else supporting(
-                    standalone, draft.text, [h.chunk.text for h in relevant], cited_numbers(draft.text, len(relevant))
-                )
-            )
-            text = text if declined else recite(text, sorted(cited))
-            shown = relevant[:CLOSEST_ON_DECLINE] if declined else relevant
+            if not chosen.guarded:  # the baseline keeps the model's words and shows every passage
+                text, cited = draft.text, list(range(1, len(relevant) + 1))
+            elif not declined:
+                texts = [h.chunk.text for h in relevant]
+                cited = supporting(standalone, draft.text, texts, cited_numbers(draft.text, len(relevant)))
+                text = recite(draft.text, sorted(cited))
+        shown = relevant if relevant and not declined else (relevant or hits)[:CLOSEST_ON_DECLINE]
         timings.total_ms = (time.perf_counter() - started) * 1000
         sources = [
             Source(

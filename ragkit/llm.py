@@ -55,6 +55,10 @@ class LocalLLM:
             raise ModelError(f"{path}: llama.cpp cannot load this model ({exc})") from None
         self._lock = threading.Lock()
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens ``text`` takes in this model's prompt."""
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
     def stream(
         self, messages: list[dict[str, str]], *, max_tokens: int, temperature: float, stats: Generation
     ) -> Iterator[str]:

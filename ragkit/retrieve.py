@@ -1,24 +1,81 @@
-"""Question -> hits: dense and lexical search fused with reciprocal rank fusion.
+"""Question -> hits: dense and lexical search, fused by a convex combination of their scores.
 
 Dense search (MiniLM) understands paraphrase in English; lexical search (BM25 over words and
 CJK bigrams) finds exact names, numbers and Chinese text that the English-only embedder cannot
-represent. Reciprocal rank fusion combines the two rankings without calibrating their scores.
-Each hit keeps its cosine similarity and lexical coverage: the answerer uses them to decide
+represent. Each ranking's scores are min-max normalized over a deep candidate pool and averaged
+with equal weights (a candidate missing from one ranking gets 0 there). Unlike reciprocal rank
+fusion this keeps how far ahead the leaders are, and on BEIR SciFact it scored nDCG@10 0.743
+against RRF's 0.724 (docs/benchmarks.md); equal weights are the untuned choice. Each hit keeps its cosine similarity and lexical coverage: the answerer uses them to decide
 whether anything is relevant enough to answer from.
+
+One retriever serves every caller; :class:`Pipeline` only switches parts off, so the naive
+baseline the eval commands compare against is this same code with the lexical side removed.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from . import lexical
 from .embed import Embedder
+from .errors import ConfigError
 from .records import Hit
 from .store import Store
 
-RRF_K = 60
-#: Candidates taken from each ranking before fusion (at least four per passage wanted).
-CANDIDATES = 30
+#: Candidates taken from each ranking before fusion. Min-max normalization needs a deep pool:
+#: its minimum is what a candidate absent from that ranking is worth.
+CANDIDATES = 300
+#: Weight of the dense score; the lexical score gets the rest.
+DENSE_WEIGHT = 0.5
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """How a question is answered: which rankings are fused, how many passages, which prompt.
+
+    ``guarded`` turns on what ragkit adds over a plain RAG loop: the relevance gate that
+    declines without asking the model, the cited prompt, and the citation checks.
+    """
+
+    name: str
+    lexical: bool
+    passages: int | None  # None: the configured top_k
+    guarded: bool
+
+
+#: ``naive`` is what most local RAG tools ship: dense top-4 and an "answer from the context" prompt.
+PIPELINES = {
+    "default": Pipeline("default", lexical=True, passages=None, guarded=True),
+    "naive": Pipeline("naive", lexical=False, passages=4, guarded=False),
+}
+
+
+def pipeline(name: str) -> Pipeline:
+    """The pipeline called ``name``."""
+    try:
+        return PIPELINES[name]
+    except KeyError:
+        raise ConfigError(f"unknown pipeline {name!r}; choose one of: {', '.join(PIPELINES)}") from None
+
+
+@dataclass(frozen=True)
+class DocumentHit:
+    """A document ranked by its best chunk."""
+
+    path: str
+    score: float
+    chunk_id: str
+
+
+def _min_max(ranking: list[tuple[str, float]]) -> dict[str, float]:
+    """Scores rescaled to [0, 1] over the ranking (all 1 when they are equal)."""
+    if not ranking:
+        return {}
+    low, high = min(s for _, s in ranking), max(s for _, s in ranking)
+    span = high - low
+    return {cid: (score - low) / span if span > 0 else 1.0 for cid, score in ranking}
 
 
 class Retriever:
@@ -28,23 +85,29 @@ class Retriever:
         self.store = store
         self.embedder = embedder
 
-    def retrieve(self, question: str, collection: str, top_k: int) -> list[Hit]:
-        """The ``top_k`` best chunks for ``question``, with cosine score and lexical coverage."""
+    def _rank(
+        self, question: str, collection: str, pool: int, use_lexical: bool
+    ) -> tuple[list[tuple[str, float]], np.ndarray, dict[str, float]]:
+        """Chunk ids with their fused score, best first, plus the query vector and dense cosines."""
         query = self.embedder.embed([question])[0]
-        pool = max(CANDIDATES, top_k * 4)
         dense = self.store.dense_search(collection, query, pool)
-        lexed = self.store.lexical_search(collection, question, pool)
+        if use_lexical:
+            fused: dict[str, float] = {}
+            lexed = self.store.lexical_search(collection, question, pool)
+            for ranking, weight in ((dense, DENSE_WEIGHT), (lexed, 1.0 - DENSE_WEIGHT)):
+                for cid, score in _min_max(ranking).items():
+                    fused[cid] = fused.get(cid, 0.0) + weight * score
+        else:  # dense alone: the cosine is the score
+            fused = dict(dense)
+        order = sorted(fused.items(), key=lambda item: item[1], reverse=True)
+        return order, query, dict(dense)
 
-        fused: dict[str, float] = {}
-        for ranking in (dense, lexed):
-            for rank, (cid, _score) in enumerate(ranking):
-                fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
-        order = sorted(fused, key=fused.__getitem__, reverse=True)
-        chunks = self.store.chunks(collection, order)  # drops anything the manifest does not list
-        order = [cid for cid in order if cid in chunks][:top_k]
-
-        cosine = dict(dense)
-        missing = [cid for cid in order if cid not in cosine]
+    def retrieve(self, question: str, collection: str, top_k: int, *, use_lexical: bool = True) -> list[Hit]:
+        """The ``top_k`` best chunks for ``question``, with cosine score and lexical coverage."""
+        order, query, cosine = self._rank(question, collection, max(CANDIDATES, top_k), use_lexical)
+        chunks = self.store.chunks(collection, [cid for cid, _ in order])  # drops what the manifest does not list
+        best = [cid for cid, _ in order if cid in chunks][:top_k]
+        missing = [cid for cid in best if cid not in cosine]
         for cid, vec in self.store.vectors(collection, missing).items():
             cosine[cid] = float(np.dot(vec, query))
         return [
@@ -54,5 +117,15 @@ class Retriever:
                 rank=i,
                 lexical=lexical.coverage(question, chunks[cid].text),
             )
-            for i, cid in enumerate(order, start=1)
+            for i, cid in enumerate(best, start=1)
         ]
+
+    def documents(self, question: str, collection: str, n: int, *, use_lexical: bool = True) -> list[DocumentHit]:
+        """The ``n`` best documents, each scored by its best chunk (what a run file lists)."""
+        order, _query, _cosine = self._rank(question, collection, max(CANDIDATES, n * 3), use_lexical)
+        chunks = self.store.chunks(collection, [cid for cid, _ in order])
+        best: dict[str, DocumentHit] = {}
+        for cid, score in order:
+            if cid in chunks and chunks[cid].doc_path not in best:
+                best[chunks[cid].doc_path] = DocumentHit(chunks[cid].doc_path, score, cid)
+        return list(best.values())[:n]
