@@ -159,6 +159,11 @@ def recite(text: str, cited: Sequence[int]) -> str:
     return bare + " " + "".join(f"[{n}]" for n in cited)
 
 
+def _marker_form(text: str) -> str:
+    """``text`` as the marker is spelled: small models write "Not_in_documents" or "NOT IN DOCUMENTS"."""
+    return re.sub(r"[\s_]+", "_", text.upper())
+
+
 @dataclass
 class Draft:
     """What the model produced for one question."""
@@ -194,7 +199,7 @@ def generate(
             if on_token:
                 on_token(piece)
             continue
-        head = text.lstrip()
+        head = _marker_form(text.lstrip())
         if head.startswith(MARKER):
             declined = True
             break
@@ -204,7 +209,7 @@ def generate(
         if on_token:
             on_token(text)
     text = text.strip()
-    if MARKER in text:
+    if MARKER in _marker_form(text):
         declined = True
     elif not _CITATION.search(text) and _DECLINE_PHRASES.search(text):
         declined = True  # declined in its own words, citing nothing

@@ -57,7 +57,7 @@ class Settings:
     chunk_overlap: int = 40
     #: Prompt tokens all passages together may take; longer passages are cut to the sentences
     #: around their best match (0: whole passages). Prompt reading dominates the wait on a CPU.
-    context_tokens: int = 300
+    context_tokens: int = 450
     #: Texts embedded per batch.
     embed_batch: int = 32
     #: llama.cpp context window, threads (0: all physical cores), answer length, temperature.

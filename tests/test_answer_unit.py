@@ -53,6 +53,13 @@ def test_marker_is_never_shown_and_stops_generation() -> None:
     assert llm.consumed == 3  # stopped as soon as the marker was complete
 
 
+def test_marker_in_other_case_or_spacing_declines() -> None:
+    # Seen from the 1.5B model on SQuAD 2.0: the marker in title case, with citation marks.
+    text, declined, shown, _ = run(["Not", "_in", "_documents", " [1][2]"])
+    assert declined and shown == []
+    assert run(["not in documents"])[1] is True
+
+
 def test_text_that_only_starts_like_the_marker_is_released() -> None:
     _, declined, shown, _ = run(["NOT", " really: the limit is 14 characters [2]."])
     assert not declined and "".join(shown) == "NOT really: the limit is 14 characters [2]."

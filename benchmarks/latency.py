@@ -1,0 +1,176 @@
+"""Query latency: answer timings against llama.cpp direct, and retrieval time by collection size.
+
+Prints figures, asserts nothing. Run from the repository root:
+
+    .venv/bin/python benchmarks/latency.py [--model qwen2.5-coder-1.5b] [--sizes 1000,10000,100000]
+
+Part 1 ingests ``sample_docs/`` and asks each question below twice over (the second round is
+what a user sees once the system prompt sits in the model's KV cache). For each answer it
+reports retrieval time, time to first token, decode speed, then drives the same GGUF directly
+through ``llama_cpp.Llama`` on the same prompt for the same number of tokens, from a cold cache,
+and prints the ratios. Peak RSS is read after this part, before part 2 grows a large store.
+
+Part 2 times retrieval (both pipelines) at each collection size. The base collection is
+SciFact abstracts, chunked and embedded by ragkit; larger sizes add copies of it whose vectors
+carry Gaussian noise (cosine about 0.9 to the original), so the ANN index and the full-text
+index grow as a real collection would without hours of embedding.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ragkit import Ragkit, load_settings
+from ragkit.answer import is_relevant, language_of
+from ragkit.chunk import Chunker, HFTokenizer
+from ragkit.records import Chunk, DocumentInfo, Page
+
+ROOT = Path(__file__).resolve().parent.parent
+SCIFACT = ROOT.parent / "shared/eval/scifact"
+QUESTIONS = [
+    "Until what date must carried-over annual leave be taken?",
+    "What is the minimum password length for Northwind accounts?",
+    "What budget did the board approve for the new Lisbon office?",
+    "在一线城市出差时，每晚的住宿费上限是多少？",
+    "Are employees allowed to bring their dog to the office?",
+]
+NOISE = 0.025  # per dimension, for 384-d unit vectors: cosine ~0.9 to the original
+TIMED_QUERIES = 50
+
+
+def direct_baseline(kit: Ragkit, question: str, max_tokens: int) -> tuple[float, float]:
+    """(ms to first token, decode tokens/s) of llama.cpp alone on ragkit's prompt, cold cache."""
+    llm = kit.llm()
+    hits = [h for h in kit.retrieve(question) if is_relevant(h, kit.settings.min_score, language_of(question))]
+    messages = kit.messages(question, hits, llm)
+    raw = llm._llm  # the same llama_cpp.Llama object: same weights, threads and context
+    raw.reset()
+    start = time.perf_counter()
+    first = None
+    count = 0
+    for chunk in raw.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=0.0, stream=True):
+        if chunk["choices"][0]["delta"].get("content"):
+            first = first or time.perf_counter()
+            count += 1
+    end = time.perf_counter()
+    if first is None:
+        return float("nan"), float("nan")
+    return (first - start) * 1000, (count - 1) / max(end - first, 1e-9)
+
+
+def answer_timings(kit: Ragkit) -> None:
+    """Part 1: ragkit's answers on sample_docs against the same prompt through llama.cpp direct."""
+    started = time.perf_counter()
+    report = kit.ingest([ROOT / "sample_docs"])
+    print(f"ingest sample_docs: {report.chunks_added} chunks in {time.perf_counter() - started:.1f} s")
+    kit.llm()  # load and verify outside the timings
+    print(f"model {kit.settings.model}; times in ms, decode in tokens/s")
+    print(
+        f"{'round':5} {'question':36} {'retr':>5} {'ttft':>6} {'p_tok':>5} {'c_tok':>5} {'tok/s':>6} | "
+        f"{'direct ttft':>11} {'tok/s':>6} | {'ttft x':>6} {'speed x':>7}"
+    )
+    ttfts: list[float] = []
+    ratios: list[float] = []
+    for round_ in (1, 2):
+        for question in QUESTIONS:
+            t = kit.ask(question).timings
+            if t.first_token_ms is None:
+                print(f"{round_:5} {question[:36]:36} {t.retrieval_ms:5.0f} declined before the model")
+                continue
+            speed = (t.completion_tokens - 1) / max((t.total_ms - t.first_token_ms) / 1000, 1e-9)
+            direct_ttft, direct_speed = direct_baseline(kit, question, max(t.completion_tokens, 1))
+            if round_ == 2:
+                ttfts.append(t.first_token_ms)
+                ratios.append(speed / direct_speed)
+            print(
+                f"{round_:5} {question[:36]:36} {t.retrieval_ms:5.0f} {t.first_token_ms:6.0f} {t.prompt_tokens:5d} "
+                f"{t.completion_tokens:5d} {speed:6.1f} | {direct_ttft:11.0f} {direct_speed:6.1f} | "
+                f"{t.first_token_ms / direct_ttft:6.2f} {speed / direct_speed:7.2f}"
+            )
+    if ttfts:
+        print(
+            f"warm round: time to first token p50 {statistics.median(ttfts):.0f} ms; "
+            f"decode speed vs direct, mean ratio {statistics.mean(ratios):.2f}"
+        )
+    print(f"peak RSS (embedder + model + store) {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+def _base_chunks(kit: Ragkit, target: int) -> list[Chunk]:
+    """At least ``target`` chunks of SciFact abstracts, chunked as ragkit chunks documents."""
+    chunker = Chunker(HFTokenizer(kit.embedder.tokenizer_file), kit.settings.chunk_tokens, kit.settings.chunk_overlap)
+    chunks: list[Chunk] = []
+    with (SCIFACT / "corpus.jsonl").open(encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            text = f"{record['title']}\n\n{record['text']}"
+            chunks += chunker.chunk(record["_id"], hashlib.sha256(text.encode()).hexdigest(), [Page(1, text)])
+            if len(chunks) >= target:
+                return chunks[:target]
+    return chunks
+
+
+def _add_copy(kit: Ragkit, collection: str, chunks: list[Chunk], vectors: np.ndarray, copy: int) -> None:
+    """Store one (noisy, for ``copy`` > 0) copy of the base chunks as one synthetic document."""
+    path = f"scifact-copy-{copy}"
+    if copy:
+        noisy = vectors + np.random.default_rng(copy).normal(0, NOISE, vectors.shape).astype(np.float32)
+        vectors = noisy / np.linalg.norm(noisy, axis=1, keepdims=True)
+    renamed = [Chunk(f"{c.id}-{copy}", path, i, c.page, c.start, c.end, c.text) for i, c in enumerate(chunks)]
+    info = DocumentInfo(path, f"{copy:064d}", 0, 0.0, 1, len(chunks), "synthetic", time.time())
+    kit.store.replace_document(collection, info, renamed, vectors)
+
+
+def retrieval_scaling(kit: Ragkit, sizes: list[int]) -> None:
+    """Part 2: retrieval ms per query at each collection size, both pipelines."""
+    base = min(sizes)
+    chunks = _base_chunks(kit, base)
+    started = time.perf_counter()
+    vectors = kit.embedder.embed([c.text for c in chunks])
+    print(f"\nembedded {len(chunks)} SciFact chunks in {time.perf_counter() - started:.1f} s")
+    kit.store.check_embedder("scale", kit.embedder.identity)
+    with (SCIFACT / "queries_test.jsonl").open(encoding="utf-8") as lines:
+        queries = [json.loads(line)["text"] for line in lines][:TIMED_QUERIES]
+    print(f"{'chunks':>7} {'pipeline':8} {'p50 ms':>7} {'p95 ms':>7} {'mean ms':>7}")
+    copies = 0
+    for size in sorted(sizes):
+        while copies * len(chunks) < size:
+            _add_copy(kit, "scale", chunks, vectors, copies)
+            copies += 1
+        for pipeline in ("default", "naive"):
+            kit.retrieve(queries[0], collection="scale", pipeline=pipeline)  # warm caches
+            times = []
+            for query in queries:
+                start = time.perf_counter()
+                kit.retrieve(query, collection="scale", pipeline=pipeline)
+                times.append((time.perf_counter() - start) * 1000)
+            times.sort()
+            print(
+                f"{copies * len(chunks):7d} {pipeline:8} {statistics.median(times):7.1f} "
+                f"{times[int(len(times) * 0.95) - 1]:7.1f} {statistics.mean(times):7.1f}"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None, help="model name or GGUF path (default: the configured one)")
+    parser.add_argument("--sizes", default="1000,10000,100000", help="collection sizes in chunks, comma-separated")
+    parser.add_argument("--skip-answers", action="store_true", help="only part 2")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        kit = Ragkit(load_settings({"data_dir": Path(tmp), "model": args.model}))
+        if not args.skip_answers:
+            answer_timings(kit)
+        retrieval_scaling(kit, [int(s) for s in args.sizes.split(",")])
+
+
+if __name__ == "__main__":
+    main()
