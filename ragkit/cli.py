@@ -154,6 +154,43 @@ def query(
         _stream(kit, question)
 
 
+@cli.command()
+@click.argument("question")
+@collection_option
+@click.option("--top-k", "-k", type=click.IntRange(min=1), default=10, show_default=True, help="Results to list.")
+@click.option("--documents", is_flag=True, help="Rank whole documents (each by its best chunk) instead of chunks.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_context
+def search(
+    ctx: click.Context, question: str, collection: str | None, top_k: int, documents: bool, as_json: bool
+) -> None:
+    """List the passages (or documents) retrieval finds for QUESTION, without asking the model."""
+    if not question.strip():
+        raise click.UsageError("QUESTION is empty")
+    kit = _kit(ctx, collection=collection)
+    if documents:
+        found = kit.search_documents(question, n=top_k)
+        if as_json:
+            _emit_json([{"rank": i, "file": d.path, "score": round(d.score, 4)} for i, d in enumerate(found, 1)])
+            return
+        for i, d in enumerate(found, 1):
+            click.echo(f"{i:3}  {d.score:.3f}  {display_path(d.path)}")
+        return
+    hits = kit.retrieve(question, top_k=top_k)
+    if as_json:
+        _emit_json(
+            [
+                {"rank": h.rank, "file": h.chunk.doc_path, "page": h.chunk.page, "chunk_id": h.chunk.id}
+                | {"score": round(h.score, 4), "text": h.chunk.text}
+                for h in hits
+            ]
+        )
+        return
+    for h in hits:
+        snippet = " ".join(h.chunk.text.split())
+        click.echo(f"{h.rank:3}  {h.score:.3f}  {display_path(h.chunk.doc_path)} p.{h.chunk.page}  {snippet[:100]}")
+
+
 def _stream(kit: Ragkit, question: str, history: list[tuple[str, str]] | None = None) -> Answer:
     """Print the answer as it is generated, then its sources; return it."""
     streamed: list[str] = []

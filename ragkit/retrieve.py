@@ -4,9 +4,11 @@ Dense search (MiniLM) understands paraphrase in English; lexical search (BM25 ov
 CJK bigrams) finds exact names, numbers and Chinese text that the English-only embedder cannot
 represent. Each ranking's scores are min-max normalized over a deep candidate pool and averaged
 with equal weights (a candidate missing from one ranking gets 0 there). Unlike reciprocal rank
-fusion this keeps how far ahead the leaders are, and on BEIR SciFact it scored nDCG@10 0.743
-against RRF's 0.724 (docs/benchmarks.md); equal weights are the untuned choice. Each hit keeps its cosine similarity and lexical coverage: the answerer uses them to decide
-whether anything is relevant enough to answer from.
+fusion this keeps how far ahead the leaders are: on BEIR SciFact it scored nDCG@10 0.742
+against RRF's 0.72 (``benchmarks/fusion_ablation.py``, docs/benchmarks.md). Equal weights are
+the neutral choice, and the best of the weights tried. Each hit keeps its cosine similarity and
+lexical coverage: the answerer uses them to decide whether anything is relevant enough to
+answer from.
 
 One retriever serves every caller; :class:`Pipeline` only switches parts off, so the naive
 baseline the eval commands compare against is this same code with the lexical side removed.
