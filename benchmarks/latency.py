@@ -8,7 +8,8 @@ Part 1 ingests ``sample_docs/`` and asks each question below twice over (the sec
 what a user sees once the system prompt sits in the model's KV cache). For each answer it
 reports retrieval time, time to first token, decode speed, then drives the same GGUF directly
 through ``llama_cpp.Llama`` on the same prompt for the same number of tokens, from a cold cache,
-and prints the ratios. Peak RSS is read after this part, before part 2 grows a large store.
+and prints the ratios. Short answers time decoding poorly, so decode speed is also compared
+over a 128-token generation. Peak RSS is read after this part, before part 2 grows a large store.
 
 Part 2 times retrieval (both pipelines) at each collection size. The base collection is
 SciFact abstracts, chunked and embedded by ragkit; larger sizes add copies of it whose vectors
@@ -25,6 +26,7 @@ import resource
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +34,7 @@ import numpy as np
 from ragkit import Ragkit, load_settings
 from ragkit.answer import is_relevant, language_of
 from ragkit.chunk import Chunker, HFTokenizer
+from ragkit.llm import Generation
 from ragkit.records import Chunk, DocumentInfo, Page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +48,8 @@ QUESTIONS = [
 ]
 NOISE = 0.025  # per dimension, for 384-d unit vectors: cosine ~0.9 to the original
 TIMED_QUERIES = 50
+DECODE_TOKENS = 128
+DECODE_PROMPT = "Explain step by step how a public library lends, renews and recalls books."
 
 
 def direct_baseline(kit: Ragkit, question: str, max_tokens: int) -> tuple[float, float]:
@@ -65,6 +70,39 @@ def direct_baseline(kit: Ragkit, question: str, max_tokens: int) -> tuple[float,
     if first is None:
         return float("nan"), float("nan")
     return (first - start) * 1000, (count - 1) / max(end - first, 1e-9)
+
+
+def _decode_rate(pieces: Iterator[str]) -> float:
+    """Tokens per second from the first streamed piece to the last (one piece is one token)."""
+    first = last = 0.0
+    count = 0
+    for _ in pieces:
+        last = time.perf_counter()
+        first = first or last
+        count += 1
+    return (count - 1) / max(last - first, 1e-9)
+
+
+def decode_comparison(kit: Ragkit, rounds: int = 3) -> None:
+    """Decode speed of ragkit's streaming path against llama.cpp direct over DECODE_TOKENS tokens.
+
+    Answers to the sample questions are a few tokens long, too short to time decoding; this
+    asks for a long text instead, through ``LocalLLM.stream`` (what ``ask`` uses) and through
+    ``Llama.create_chat_completion`` with the same prompt and sampling, alternating.
+    """
+    llm = kit.llm()
+    messages = [{"role": "user", "content": DECODE_PROMPT}]
+    ours, direct = [], []
+    for _ in range(rounds):
+        ours.append(_decode_rate(llm.stream(messages, max_tokens=DECODE_TOKENS, temperature=0.0, stats=Generation())))
+        chunks = llm._llm.create_chat_completion(
+            messages=messages, max_tokens=DECODE_TOKENS, temperature=0.0, top_p=0.9, repeat_penalty=1.1, stream=True
+        )
+        direct.append(_decode_rate(c for c in chunks if c["choices"][0]["delta"].get("content")))
+    print(
+        f"decode over {DECODE_TOKENS} tokens: ragkit {statistics.median(ours):.1f} tok/s, direct "
+        f"{statistics.median(direct):.1f} tok/s, ratio {statistics.median(ours) / statistics.median(direct):.2f}"
+    )
 
 
 def answer_timings(kit: Ragkit) -> None:
@@ -163,13 +201,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="model name or GGUF path (default: the configured one)")
     parser.add_argument("--sizes", default="1000,10000,100000", help="collection sizes in chunks, comma-separated")
-    parser.add_argument("--skip-answers", action="store_true", help="only part 2")
+    parser.add_argument(
+        "--parts", default="answers,decode,scaling", help="which parts to run, comma-separated (default: all)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         kit = Ragkit(load_settings({"data_dir": Path(tmp), "model": args.model}))
-        if not args.skip_answers:
+        parts = set(args.parts.split(","))
+        if "answers" in parts:
             answer_timings(kit)
-        retrieval_scaling(kit, [int(s) for s in args.sizes.split(",")])
+        if "decode" in parts:
+            decode_comparison(kit)
+        if "scaling" in parts:
+            retrieval_scaling(kit, [int(s) for s in args.sizes.split(",")])
 
 
 if __name__ == "__main__":

@@ -106,7 +106,8 @@ class Retriever:
 
     def retrieve(self, question: str, collection: str, top_k: int, *, use_lexical: bool = True) -> list[Hit]:
         """The ``top_k`` best chunks for ``question``, with cosine score and lexical coverage."""
-        order, query, cosine = self._rank(question, collection, max(CANDIDATES, top_k), use_lexical)
+        pool = max(CANDIDATES, top_k) if use_lexical else top_k  # dense alone needs no fusion pool
+        order, query, cosine = self._rank(question, collection, pool, use_lexical)
         chunks = self.store.chunks(collection, [cid for cid, _ in order])  # drops what the manifest does not list
         best = [cid for cid, _ in order if cid in chunks][:top_k]
         missing = [cid for cid in best if cid not in cosine]
