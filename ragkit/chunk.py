@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from . import injection
 from .records import Chunk, Page
 
 # A unit ends after sentence punctuation (Latin needs whitespace after it, CJK does not),
@@ -119,13 +120,16 @@ class Chunker:
             i = back
 
     def chunk(self, doc_path: str, doc_sha256: str, pages: Sequence[Page]) -> list[Chunk]:
-        """All chunks of one document, numbered in reading order."""
+        """All chunks of one document, numbered in reading order, each flagged if it may be aimed
+        at the model (:mod:`ragkit.injection`)."""
         chunks: list[Chunk] = []
         for page in pages:
             units = self._units(page.text)
+            hidden = injection.hidden_spans(page.text, page.hidden)
             for i, j in self._windows(units):
                 start, end = units[i].start, units[j - 1].end
                 ordinal = len(chunks)
+                text = page.text[start:end]
                 chunks.append(
                     Chunk(
                         id=chunk_id(doc_path, doc_sha256, ordinal),
@@ -134,7 +138,8 @@ class Chunker:
                         page=page.number,
                         start=start,
                         end=end,
-                        text=page.text[start:end],
+                        text=text,
+                        flags=injection.scan(text, hidden=injection.overlaps(start, end, hidden)),
                     )
                 )
         return chunks

@@ -24,6 +24,7 @@ from .config import load_settings
 from .errors import RagkitError
 from .evaluate import evaluate_qa, evaluate_retrieval
 from .library import Ragkit, display_path
+from .passwords import Passwords
 from .records import Answer, FileResult
 from .retrieve import PIPELINES
 from .serve import EXPOSED_ENV, PASSWORD_ENV, free_port, is_loopback
@@ -76,22 +77,60 @@ def cli(ctx: click.Context, data_dir: Path | None, config: Path | None) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @collection_option
 @click.option("--prune", is_flag=True, help="Remove stored files under PATHS that no longer exist.")
+@click.option(
+    "--follow-symlinks",
+    is_flag=True,
+    default=None,
+    help="Follow symlinks inside a folder (never to targets outside it).",
+)
+@click.option("--max-file-mb", type=click.IntRange(min=1), help="Skip files larger than this (default 200).")
+@click.option("--password", help="Password tried for every encrypted PDF (never printed or stored).")
+@click.option(
+    "--passwords",
+    "passwords_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help='TOML file of "file name or glob" = "password" pairs for encrypted PDFs.',
+)
+@click.option("--parse-timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds per file (default 120).")
+@click.option("--parse-memory-mb", type=click.IntRange(min=256), help="Parser memory limit (default 2048).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--no-wait", is_flag=True, help="Exit with code 5 instead of waiting while another ingest writes.")
 @click.pass_context
 def ingest(
-    ctx: click.Context, paths: tuple[Path, ...], collection: str | None, prune: bool, as_json: bool, quiet: bool
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    collection: str | None,
+    prune: bool,
+    follow_symlinks: bool | None,
+    max_file_mb: int | None,
+    password: str | None,
+    passwords_file: Path | None,
+    parse_timeout: float | None,
+    parse_memory_mb: int | None,
+    as_json: bool,
+    quiet: bool,
+    no_wait: bool,
 ) -> None:
-    """Parse, chunk and embed files and folders (PDF, TXT, MD, DOCX, HTML) into a collection.
+    """Parse, chunk and embed files and folders (PDF, TXT, MD, DOCX, PPTX, XLSX, HTML) into a collection.
 
     Unchanged files are skipped; changed files are re-embedded. Exits 1 if any file was skipped.
     """
     from tqdm import tqdm
 
-    kit = _kit(ctx, collection=collection)
+    kit = _kit(
+        ctx,
+        collection=collection,
+        follow_symlinks=follow_symlinks,
+        max_file_mb=max_file_mb,
+        parse_timeout=parse_timeout,
+        parse_memory_mb=parse_memory_mb,
+    )
+    passwords = Passwords.load(password, passwords_file)
     bar = tqdm(total=0, unit="file", file=sys.stderr, disable=quiet, dynamic_ncols=True, desc="ingest")
     started = time.perf_counter()
     chunks = 0
+    shown: set[str] = set()  # skips already printed under the progress bar
 
     def progress(result: FileResult, done: int, total: int) -> None:
         nonlocal chunks
@@ -102,18 +141,21 @@ def ingest(
         bar.set_postfix_str(f"{chunks} chunks, {rate:.1f} chunks/s", refresh=False)
         bar.update(1)
         if result.status == "skipped":
+            shown.add(result.path)
             bar.write(f"skipped {display_path(result.path)}: {result.reason}", file=sys.stderr)
 
     def waiting() -> None:
         click.echo("Another ragkit process is writing to this store; waiting for it to finish…", err=True)
 
-    report = kit.ingest(paths, prune=prune, progress=progress, on_wait=waiting)
+    report = kit.ingest(
+        paths, prune=prune, progress=progress, on_wait=None if no_wait else waiting, passwords=passwords
+    )
     bar.close()
     if as_json:
         _emit_json(report.to_json())
     else:
         for f in report.files:
-            if f.status == "skipped" and not quiet and f.reason in ("not found", "not a regular file"):
+            if f.status == "skipped" and not quiet and f.path not in shown:
                 click.echo(f"skipped {display_path(f.path)}: {f.reason}", err=True)
         click.echo(
             f"{report.collection}: {report.count('added')} added, {report.count('updated')} updated, "
@@ -131,7 +173,8 @@ def _print_sources(answer: Answer) -> None:
     click.echo("\nClosest passages:" if answer.declined else "\nSources:")
     for s in answer.shown_sources:
         passage = quote(s.text, answer.evidence_for)
-        click.echo(f'[{s.n}] {display_path(s.file)} p.{s.page} — "{passage}" (score {s.score:.2f})')
+        flagged = f" [flagged: {', '.join(s.flags)}]" if s.flags else ""
+        click.echo(f'[{s.n}] {display_path(s.file)} p.{s.page} — "{passage}" (score {s.score:.2f}){flagged}')
 
 
 @cli.command()
@@ -325,10 +368,32 @@ def remove(ctx: click.Context, files: tuple[Path, ...], collection: str | None) 
 
 
 @cli.command()
+@click.option("--repair", is_flag=True, help="Fix what the store check finds (waits for a running ingest).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end.")
+@click.option("--no-self-test", is_flag=True, help="Skip the recorded ingest + query in a subprocess.")
+@click.pass_context
+def doctor(ctx: click.Context, repair: bool, as_json: bool, no_self_test: bool) -> None:
+    """Check versions, paths, models, store health and the offline switches, then prove with a
+    recorded ingest + query that nothing connects beyond this machine. Exits 1 if a check fails."""
+    from . import doctor as checks
+
+    report = (lambda check: None) if as_json else (lambda check: click.echo(str(check)))
+    found = checks.run(
+        _kit(ctx), config_file=ctx.obj.get("config"), repair=repair, self_test_run=not no_self_test, report=report
+    )
+    if as_json:
+        _emit_json(checks.to_json(found))
+    if not checks.passed(found):
+        ctx.exit(1)
+
+
+@cli.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def models(ctx: click.Context, as_json: bool) -> None:
-    """List installed models with path, size, sha256 and license."""
+    """List installed models with path, size, sha256 and license (or register one: models add)."""
+    if ctx.invoked_subcommand is not None:
+        return
     kit = _kit(ctx)
     rows = kit.models()
     if as_json:
@@ -341,6 +406,16 @@ def models(ctx: click.Context, as_json: bool) -> None:
             f"{r.name}{default}  [{r.kind}, {r.license}, {r.size / 1e6:.0f} MB]\n  {r.description}\n"
             f"  path:   {state}\n  sha256: {r.sha256}"
         )
+
+
+@models.command("add")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--name", help="Name to use with --model (default: the file name without .gguf).")
+@click.pass_context
+def models_add(ctx: click.Context, path: Path, name: str | None) -> None:
+    """Register a GGUF file: pin its sha256 so that ragkit will load it, and only as it is now."""
+    entry = _kit(ctx).register_model(path, name)
+    click.echo(f"registered {entry.name}: {entry.path}\n  sha256: {entry.sha256}\nuse it with --model {entry.name}")
 
 
 # -- eval -----------------------------------------------------------------------------------

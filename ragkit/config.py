@@ -60,6 +60,14 @@ class Settings:
     context_tokens: int = 450
     #: Texts embedded per batch.
     embed_batch: int = 32
+    #: Follow symlinks found inside an ingested folder (only to targets inside that folder).
+    follow_symlinks: bool = False
+    #: Files larger than this many megabytes are skipped at ingest.
+    max_file_mb: int = 200
+    #: Seconds one file may take to parse (OCR included) before its parser process is killed.
+    parse_timeout: float = 120.0
+    #: Megabytes of address space the parser process may use; a file needing more is skipped.
+    parse_memory_mb: int = 2048
     #: llama.cpp context window, threads (0: all physical cores), answer length, temperature.
     n_ctx: int = 4096
     n_threads: int = 0
@@ -72,10 +80,14 @@ class Settings:
                 f"invalid collection name {self.collection!r}: use 3-63 letters, digits, '.', '_' or '-', "
                 "starting and ending with a letter or digit"
             )
-        positive = ("top_k", "chunk_tokens", "embed_batch", "n_ctx", "max_tokens")
+        positive = ("top_k", "chunk_tokens", "embed_batch", "n_ctx", "max_tokens", "max_file_mb", "parse_timeout")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.parse_memory_mb < 256:
+            raise ConfigError(
+                f"parse_memory_mb must be at least 256 (the parser alone needs that), got {self.parse_memory_mb}"
+            )
         if self.context_tokens < 0:
             raise ConfigError(f"context_tokens must be >= 0, got {self.context_tokens}")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:
@@ -85,12 +97,26 @@ class Settings:
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 
 
+def _boolean(value: Any) -> bool:
+    """A flag, a TOML boolean, or an environment string such as ``1``/``true``/``no``."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(value)
+
+
 def _coerce(name: str, value: Any, origin: str) -> Any:
     """Turn a string from the environment (or a TOML value) into the field's type."""
     kind = _FIELDS[name].type
     try:
         if kind == "Path":
             return Path(os.path.expanduser(str(value)))
+        if kind == "bool":
+            return _boolean(value)
         if kind == "int":
             return int(value)
         if kind == "float":
@@ -100,14 +126,19 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
         raise ConfigError(f"{origin}: {name} must be {kind}, got {value!r}") from None
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path, what: str = "config file") -> dict[str, Any]:
+    """A TOML file as a dict, or a one-line ConfigError naming the file and the reason."""
     try:
         with path.open("rb") as fh:
-            data = tomllib.load(fh)
+            return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+        raise ConfigError(f"{path}: cannot read {what}: {exc.strerror}") from None
+
+
+def _read_settings(path: Path) -> dict[str, Any]:
+    data = read_toml(path)
     unknown = sorted(set(data) - set(_FIELDS))
     if unknown:
         raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(_FIELDS)}")
@@ -129,7 +160,7 @@ def load_settings(
     if explicit is not None and not path.is_file():
         raise ConfigError(f"{path}: config file not found")
     if path.is_file():
-        for name, value in _read_toml(path).items():
+        for name, value in _read_settings(path).items():
             values[name] = _coerce(name, value, str(path))
 
     for name in _FIELDS:

@@ -7,55 +7,23 @@ fails to parse is reported and leaves whatever was stored for it before untouche
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import parse
 from .chunk import Chunker
 from .digest import sha256_file
+from .discover import Limits, discover
 from .embed import Embedder
 from .errors import ParseError
+from .parse.worker import ParseWorker
+from .passwords import Passwords
 from .records import Chunk, DocumentInfo, FileResult, IngestReport
 from .store import Store
 
 #: Called after each file with (result, files done, files total).
 Progress = Callable[[FileResult, int, int], None]
-
-
-def _hidden(path: Path, root: Path) -> bool:
-    return any(part.startswith(".") for part in path.relative_to(root).parts)
-
-
-def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
-    """Supported files under ``paths`` (recursively, hidden entries skipped), plus path errors.
-
-    Files of unsupported types found inside folders are passed over silently; a file named
-    explicitly on the command line is reported when ragkit cannot read it.
-    """
-    found: dict[Path, None] = {}
-    problems: list[FileResult] = []
-    for given in paths:
-        path = Path(given).expanduser()
-        if not path.exists():
-            problems.append(FileResult(str(path), "skipped", reason="not found"))
-        elif path.is_dir():
-            root = path.resolve()
-            for dirpath, dirnames, filenames in os.walk(root):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                for name in sorted(filenames):
-                    file = Path(dirpath) / name
-                    if not _hidden(file, root) and parse.supported(file) and file.is_file():
-                        found.setdefault(file, None)
-        elif not path.is_file():
-            problems.append(FileResult(str(path), "skipped", reason="not a regular file"))
-        elif not parse.supported(path):
-            problems.append(FileResult(str(path), "skipped", reason=f"unsupported file type {path.suffix or '(none)'}"))
-        else:
-            found.setdefault(path.resolve(), None)
-    return list(found), problems
 
 
 #: Chunks gathered from several files before one embedding call: small files (one or two chunks
@@ -75,11 +43,25 @@ class _Parsed:
 class Ingestor:
     """Runs the ingest pipeline for one collection of one store."""
 
-    def __init__(self, store: Store, embedder: Embedder, chunker: Chunker, collection: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        chunker: Chunker,
+        collection: str,
+        limits: Limits | None = None,
+        *,
+        worker: ParseWorker | None = None,
+        passwords: Passwords | None = None,
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.chunker = chunker
         self.collection = collection
+        self.limits = limits or Limits()
+        #: Parses in a separate, time- and memory-limited process (see :mod:`ragkit.parse.worker`).
+        self.worker = worker or ParseWorker()
+        self.passwords = passwords or Passwords()
 
     def _prepare(self, path: Path) -> FileResult | _Parsed:
         """Parse and chunk a file whose content changed; a result when there is nothing to embed."""
@@ -95,9 +77,10 @@ class Ingestor:
                 self.store.touch_document(self.collection, key, stat.st_mtime)
             return FileResult(key, "unchanged", chunks=existing.chunks)
         try:
-            pages = parse.parse_file(path)
+            parsed = self.worker.parse(path, self.passwords.for_file(path))
         except ParseError as exc:
             return FileResult(key, "skipped", reason=exc.reason)
+        pages = parsed.pages
         chunks = self.chunker.chunk(key, sha, pages)
         info = DocumentInfo(
             path=key,
@@ -106,7 +89,7 @@ class Ingestor:
             mtime=stat.st_mtime,
             pages=len(pages),
             chunks=len(chunks),
-            parser=parse.parser_name(path),
+            parser=parsed.parser,
             ingested_at=time.time(),
         )
         return _Parsed(info, chunks, existing is not None)
@@ -121,7 +104,8 @@ class Ingestor:
             count = len(parsed.chunks)
             self.store.replace_document(self.collection, parsed.info, parsed.chunks, vectors[offset : offset + count])
             offset += count
-            yield FileResult(parsed.info.path, "updated" if parsed.existed else "added", chunks=count)
+            status = "updated" if parsed.existed else "added"
+            yield FileResult(parsed.info.path, status, chunks=count, parser=parsed.info.parser)
 
     def _vanished(self, roots: list[Path], present: set[str]) -> Iterator[str]:
         for doc in self.store.documents(self.collection):
@@ -135,7 +119,7 @@ class Ingestor:
         """Ingest every file under ``paths``; with ``prune``, drop stored files that vanished."""
         started = time.perf_counter()
         paths = [Path(p).expanduser() for p in paths]
-        files, problems = discover(paths)
+        files, problems = discover(paths, self.limits)
         report = IngestReport(collection=self.collection, files=list(problems))
         self.store.check_embedder(self.collection, self.embedder.identity)
         total = len(files)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
 import re
 import threading
@@ -18,7 +19,7 @@ from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
-from . import followup, models, retrieve
+from . import followup, injection, models, retrieve
 from .answer import (
     REFUSALS,
     build_messages,
@@ -32,20 +33,36 @@ from .answer import (
 )
 from .chunk import Chunker, HFTokenizer
 from .config import Settings, load_settings
+from .discover import Limits
 from .embed import Embedder
 from .errors import StoreLockedError
 from .focus import focus
 from .followup import History
 from .ingest import Ingestor, Progress
 from .llm import LocalLLM
+from .parse.worker import ParseWorker
+from .passwords import Passwords
 from .records import Answer, DocumentInfo, Hit, IngestReport, Source, Timings
 from .retrieve import DocumentHit, Retriever
-from .store import Store
+from .store import Consistency, Store
 
+log = logging.getLogger(__name__)
 #: Passages shown under a declined answer, so the user sees what came closest.
 CLOSEST_ON_DECLINE = 3
 #: Characters allowed in stored upload names; anything else becomes "_".
 _SAFE_NAME = re.compile(r"[^\w.\- ]+", re.UNICODE)
+
+
+#: Longest stored upload name, in characters (file systems allow 255 bytes).
+_MAX_NAME = 120
+
+
+def upload_name(client_name: str) -> str:
+    """A safe file name for an upload: the client's base name with anything but letters,
+    digits, ``.``, ``_``, ``-`` and spaces replaced, shortened, never a path or a dot file."""
+    base = _SAFE_NAME.sub("_", Path(client_name.replace("\\", "/")).name).strip("._ ") or "upload"
+    stem, suffix = os.path.splitext(base)
+    return stem[: _MAX_NAME - len(suffix[:16])] + suffix[:16]
 
 
 def display_path(path: str) -> str:
@@ -92,10 +109,15 @@ class Ragkit:
             return self._llms[str(path)]
 
     @contextmanager
-    def _writing(self, wait: Callable[[], None] | None = None) -> Iterator[None]:
-        """Hold the data dir's write lock: chromadb's local store takes one writer process."""
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.settings.data_dir / "write.lock", "a+") as lock:
+    def _writing(self, wait: Callable[[], None] | None = None) -> Iterator[list[Consistency]]:
+        """Hold the data dir's write lock: chromadb's local store takes one writer process.
+
+        The lock file holds the writer's pid while it writes and is emptied when it finishes. A
+        pid found there on entry means the last writer was killed: the store is checked and
+        repaired before anything else is written, so a re-run ends as a clean run would; the
+        context yields what that check found (nothing when the last writer finished).
+        """
+        with open(self.lock_file, "a+") as lock:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -106,10 +128,59 @@ class Ragkit:
                 wait()
                 fcntl.flock(lock, fcntl.LOCK_EX)
             lock.seek(0)
+            interrupted = lock.read().strip()
+            lock.seek(0)
             lock.truncate()
             lock.write(str(os.getpid()))
             lock.flush()
-            yield
+            self.store.reopen()  # vectors written by the last writer, not this process's old view
+            yield self._repair(f"the last write (pid {interrupted}) was interrupted") if interrupted else []
+            lock.truncate(0)  # finished cleanly; an exception above leaves the pid for the next writer
+
+    @property
+    def lock_file(self) -> Path:
+        """The data dir's write lock (created with the data dir)."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.settings.data_dir / "write.lock"
+
+    def writer(self) -> tuple[bool, str]:
+        """(whether a process holds the write lock now, the pid left in the lock file).
+
+        A pid while nobody holds the lock is a writer that was killed: the next write (or
+        ``ragkit doctor --repair``) checks and repairs the store first.
+        """
+        with open(self.lock_file, "a+") as lock:
+            lock.seek(0)
+            pid = lock.read().strip()
+            try:
+                fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True, pid
+            return False, pid
+
+    def check_store(self, *, repair: bool = False) -> list[Consistency]:
+        """Compare manifest, lexical index and vectors of every collection; ``repair`` fixes them.
+
+        Repairs take the write lock (waiting for a running ingest); without ``repair`` the check
+        only reads, and may see a running ingest's work half done.
+        """
+        if not repair:
+            return [self.store.check(name) for name in self.store.names()]
+        with self._writing(wait=lambda: None) as recovered:
+            return recovered or self._repair("repair asked for")
+
+    def _repair(self, why: str) -> list[Consistency]:
+        found = [self.store.repair(name, self.embedder.embed) for name in self.store.names()]
+        for damage in found:
+            if not damage.ok:
+                log.warning(
+                    "%s: %s; repaired collection %r: %s",
+                    self.settings.data_dir,
+                    why,
+                    damage.collection,
+                    ", ".join(damage.problems()),
+                )
+        return found
 
     # -- documents --------------------------------------------------------------------------
 
@@ -121,15 +192,31 @@ class Ragkit:
         prune: bool = False,
         progress: Progress | None = None,
         on_wait: Callable[[], None] | None = None,
+        passwords: Passwords | None = None,
     ) -> IngestReport:
-        """Parse, chunk, embed and store files and folders; see :class:`~ragkit.ingest.Ingestor`."""
+        """Parse, chunk, embed and store files and folders; see :class:`~ragkit.ingest.Ingestor`.
+
+        ``passwords`` open encrypted PDFs (they are used for parsing only, never stored).
+        """
         chunker = Chunker(
             HFTokenizer(self.embedder.tokenizer_file),
             size=min(self.settings.chunk_tokens, self.embedder.max_tokens),
             overlap=self.settings.chunk_overlap,
         )
-        ingestor = Ingestor(self.store, self.embedder, chunker, collection or self.settings.collection)
-        with self._writing(on_wait):
+        limits = Limits(
+            follow_symlinks=self.settings.follow_symlinks, max_file_bytes=self.settings.max_file_mb * 1024 * 1024
+        )
+        worker = ParseWorker(self.settings.parse_timeout, self.settings.parse_memory_mb)
+        ingestor = Ingestor(
+            self.store,
+            self.embedder,
+            chunker,
+            collection or self.settings.collection,
+            limits,
+            worker=worker,
+            passwords=passwords,
+        )
+        with self._writing(on_wait), worker:
             return ingestor.run([Path(p) for p in paths], prune=prune, progress=progress)
 
     def add_uploads(
@@ -147,7 +234,7 @@ class Ragkit:
         """
         paths = []
         for name, data in uploads:
-            base = _SAFE_NAME.sub("_", Path(name.replace("\\", "/")).name).strip("._") or "upload"
+            base = upload_name(name)
             folder = self.settings.data_dir / "uploads" / hashlib.sha256(data).hexdigest()[:16]
             folder.mkdir(parents=True, exist_ok=True)
             target = folder / base
@@ -168,7 +255,11 @@ class Ragkit:
 
     def models(self) -> list[models.ModelInfo]:
         """Installed models with path, size, sha256 and license."""
-        return models.list_models(self.settings.models_dir, self.settings.model)
+        return models.list_models(self.settings.models_dir)
+
+    def register_model(self, path: str | Path, name: str | None = None) -> models.UserModel:
+        """Pin a GGUF file's sha256 under ``name`` so that ``--model name`` (or its path) loads it."""
+        return models.register(Path(path), self.settings.models_dir, name)
 
     # -- questions --------------------------------------------------------------------------
 
@@ -262,6 +353,7 @@ class Ragkit:
                 cited = supporting(standalone, draft.text, texts, cited_numbers(draft.text, len(relevant)))
                 text = recite(draft.text, sorted(cited))
         shown = relevant if relevant and not declined else (relevant or hits)[:CLOSEST_ON_DECLINE]
+        text = injection.unlisted_links(text, [h.chunk.text for h in shown])
         timings.total_ms = (time.perf_counter() - started) * 1000
         sources = [
             Source(
@@ -272,6 +364,7 @@ class Ragkit:
                 text=h.chunk.text,
                 score=h.score,
                 cited=n in cited,
+                flags=h.chunk.flags,
             )
             for n, h in enumerate(shown, start=1)
         ]

@@ -13,9 +13,10 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import importlib.util
+import json
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .digest import sha256_file
@@ -109,7 +110,10 @@ def part_files(spec: ModelSpec) -> list[Path] | None:
     return parts
 
 
-def verify(path: Path, expected: str, label: str) -> None:
+_REASSEMBLE = "the file is corrupt or was replaced: delete it and run the command again to reassemble it"
+
+
+def verify(path: Path, expected: str, label: str, remedy: str = _REASSEMBLE) -> None:
     """Check ``path`` against ``expected`` once per process (per size and mtime); raise on mismatch."""
     stat = path.stat()
     key = (str(path), stat.st_size, stat.st_mtime_ns)
@@ -119,8 +123,7 @@ def verify(path: Path, expected: str, label: str) -> None:
         actual = sha256_file(path)
         if actual != expected:
             raise ModelError(
-                f"{path}: sha256 mismatch for {label} (expected {expected[:12]}…, got {actual[:12]}…); "
-                "the file is corrupt or was replaced: delete it and run the command again to reassemble it"
+                f"{path}: sha256 mismatch for {label} (expected {expected[:12]}…, got {actual[:12]}…); {remedy}"
             )
         _verified.add(key)
 
@@ -196,19 +199,87 @@ def _check_gguf(path: Path) -> None:
         raise ModelError(f"{path}: not a GGUF model file (llama.cpp needs .gguf weights)")
 
 
+@dataclass(frozen=True)
+class UserModel:
+    """A GGUF the user registered with ``ragkit models add``: its pinned hash and where it lives."""
+
+    name: str
+    path: str
+    sha256: str
+    size: int
+
+
+def _user_registry_file(models_dir: Path) -> Path:
+    return models_dir / "registered.json"
+
+
+def user_models(models_dir: Path) -> dict[str, UserModel]:
+    """GGUF files registered by the user, by name."""
+    file = _user_registry_file(models_dir)
+    try:
+        entries = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{file}: unreadable model registry ({exc}); fix or delete it") from None
+    return {e["name"]: UserModel(**e) for e in entries}
+
+
+def register(path: Path, models_dir: Path, name: str | None = None) -> UserModel:
+    """Pin a GGUF file's sha256 under a name, so that it can be loaded (and only as it is now)."""
+    path = path.expanduser()
+    if not path.is_file():
+        raise ModelError(f"{path}: model file not found")
+    _check_gguf(path)
+    name = name or path.stem
+    if name in REGISTRY:
+        raise ModelError(f"{name!r} is a packaged model's name: choose another with --name")
+    entry = UserModel(name, str(path.resolve()), sha256_file(path), path.stat().st_size)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    with open(models_dir / ".assemble.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        entries = {**user_models(models_dir), name: entry}
+        file = _user_registry_file(models_dir)
+        tmp = file.with_name(file.name + ".tmp")
+        tmp.write_text(json.dumps([asdict(e) for e in entries.values()], indent=2), encoding="utf-8")
+        os.replace(tmp, file)
+    return entry
+
+
 def resolve_llm(model: str, models_dir: Path) -> tuple[Path, str]:
-    """Map the ``model`` setting (a packaged name or a GGUF path) to a verified file and a label."""
+    """Map the ``model`` setting to a verified GGUF file and a label.
+
+    ``model`` is a packaged model (pinned hash), a name registered with ``ragkit models add``
+    (the hash pinned then), or the path of a registered file. Any other file is refused: a GGUF
+    runs native code over its contents and carries a chat template, so ragkit loads only bytes
+    whose hash someone pinned.
+    """
     spec = REGISTRY.get(model)
     if spec is not None and spec.kind == "llm":
         return ensure_llm(spec, models_dir), spec.name
-    path = Path(model).expanduser()
-    if path.suffix.lower() == ".gguf" or path.exists() or os.sep in model:
+    registered = user_models(models_dir)
+    entry = registered.get(model)
+    if entry is None:
+        path = Path(model).expanduser()
+        if not (path.suffix.lower() == ".gguf" or path.exists() or os.sep in model):
+            known = ", ".join([*(n for n, s in REGISTRY.items() if s.kind == "llm"), *registered])
+            raise ModelError(f"unknown model {model!r}: give a registered .gguf file or one of: {known}")
         if not path.is_file():
             raise ModelError(f"{path}: model file not found")
         _check_gguf(path)
-        return path.resolve(), path.name
-    known = ", ".join(n for n, s in REGISTRY.items() if s.kind == "llm")
-    raise ModelError(f"unknown model {model!r}: give a path to a .gguf file or one of: {known}")
+        entry = next((e for e in registered.values() if e.path == str(path.resolve())), None)
+        if entry is None:
+            raise ModelError(f"{path}: not a registered model; run `ragkit models add {path}` to pin its sha256 first")
+    path = Path(entry.path)
+    if not path.is_file():
+        raise ModelError(f"{path}: registered model {entry.name!r} is missing")
+    verify(
+        path,
+        entry.sha256,
+        entry.name,
+        "the file changed since it was registered: run `ragkit models add` on it again only if you trust it",
+    )
+    return path, entry.name
 
 
 @dataclass
@@ -230,8 +301,8 @@ class ModelInfo:
         return dict(self.__dict__)
 
 
-def list_models(models_dir: Path, user_model: str | None = None) -> list[ModelInfo]:
-    """Every packaged model with its install state, plus a user-supplied GGUF if configured.
+def list_models(models_dir: Path) -> list[ModelInfo]:
+    """Every packaged model with its install state, plus the GGUF files the user registered.
 
     Listing never assembles anything; a packaged LLM shows the path it has or will have.
     """
@@ -259,20 +330,20 @@ def list_models(models_dir: Path, user_model: str | None = None) -> list[ModelIn
                 verified,
             )
         )
-    if user_model and user_model not in REGISTRY:
-        path = Path(user_model).expanduser()
+    for entry in user_models(models_dir).values():
+        path = Path(entry.path)
         exists = path.is_file()
         rows.append(
             ModelInfo(
-                path.name,
+                entry.name,
                 "llm",
-                "user-supplied GGUF",
+                "user-registered GGUF",
                 "see the model's own card",
                 exists,
-                str(path.resolve()) if exists else None,
-                path.stat().st_size if exists else 0,
-                sha256_file(path) if exists else "",
-                exists,
+                entry.path if exists else None,
+                entry.size,
+                entry.sha256,
+                exists and (entry.path, path.stat().st_size, path.stat().st_mtime_ns) in _verified,
             )
         )
     return rows

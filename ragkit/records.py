@@ -17,6 +17,9 @@ class Page:
 
     number: int
     text: str
+    #: Runs of the page's text that a reader never sees (white, zero-size or invisible text in a
+    #: PDF, hidden elements in HTML): chunks holding them are flagged.
+    hidden: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class Chunk:
     start: int
     end: int
     text: str
+    #: Why this chunk may be aimed at the model, not the reader (see :mod:`ragkit.injection`).
+    flags: tuple[str, ...] = ()
 
 
 @dataclass
@@ -54,6 +59,8 @@ class Source:
     text: str
     score: float
     cited: bool = False
+    #: Injection flags of the passage (empty for ordinary text).
+    flags: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` contract: exactly these keys."""
@@ -64,6 +71,7 @@ class Source:
             "chunk_id": self.chunk_id,
             "text": self.text,
             "score": round(self.score, 4),
+            "flags": list(self.flags),
         }
 
 
@@ -145,6 +153,8 @@ class FileResult:
     status: str
     chunks: int = 0
     reason: str = ""
+    #: Parser that read an added or updated file (``pdf+ocr`` when its text came from OCR).
+    parser: str = ""
 
 
 @dataclass

@@ -38,13 +38,15 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and ``localhost``."""
+    """True for 127.0.0.0/8, ::1 (also as ::ffff:127.x.y.z) and ``localhost``."""
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        ip = ipaddress.ip_address(host)
     except ValueError:
         return False
+    mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+    return ip.is_loopback or bool(mapped and mapped.is_loopback)
 
 
 def command(host: str, port: int) -> list[str]:

@@ -5,8 +5,13 @@ texts and spans, and the FTS5 lexical index. chromadb holds the vectors. A docum
 in three steps: (1) upsert its new vectors (deterministic ids, so a re-run never duplicates),
 (2) swap the manifest rows in one SQLite transaction, (3) delete vectors of the document that
 the manifest no longer lists. Retrieval only returns chunks the manifest lists, so a crash
-between steps leaves extra vectors that are invisible and cleaned up on the next write of that
-document, never a half-old, half-new document.
+between steps leaves extra vectors that are invisible, never a half-old, half-new document.
+
+chromadb survives SIGKILL: an acknowledged upsert or delete is on disk, an interrupted one is
+all or nothing (tested with kills at random moments). What a killed writer can leave is vectors
+the manifest does not list (invisible, but they take dense-search slots) or, in principle,
+manifest rows without vectors; :meth:`Store.check` finds both and :meth:`Store.repair` fixes
+them, which the next writer does first after an interrupted one (``Ragkit._writing``).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,6 +32,16 @@ from .errors import EmptyCollectionError, RagkitError
 from .records import Chunk, DocumentInfo
 
 T = TypeVar("T")
+
+#: Vectors per chromadb call (its batch limit is a few thousand).
+_BATCH = 1000
+#: Turns texts into vectors: what :meth:`Store.repair` needs to restore missing vectors.
+Embed = Callable[[Sequence[str]], np.ndarray]
+#: Chunks of a collection without a lexical row (rowid, text).
+_UNINDEXED = (
+    "SELECT c.rowid, c.text FROM chunks c LEFT JOIN chunks_fts f ON f.rowid = c.rowid "
+    "WHERE c.collection = ? AND f.rowid IS NULL"
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -49,7 +65,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     page INTEGER NOT NULL,
     start INTEGER NOT NULL,
     end INTEGER NOT NULL,
-    text TEXT NOT NULL
+    text TEXT NOT NULL,
+    flags TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks (collection, path);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
@@ -61,6 +78,42 @@ CREATE TABLE IF NOT EXISTS collections (
     created_at REAL NOT NULL
 );
 """
+
+
+@dataclass
+class Consistency:
+    """How one collection's manifest, lexical index and vectors agree (``ragkit doctor``)."""
+
+    collection: str
+    documents: int
+    chunks: int
+    vectors: int
+    #: Manifest chunk ids without a vector: retrieval by meaning cannot find them.
+    missing_vectors: list[str] = field(default_factory=list)
+    #: Vector ids the manifest does not list: never shown, but they take dense-search slots.
+    orphan_vectors: list[str] = field(default_factory=list)
+    #: Chunk rowids without a lexical (FTS) row.
+    unindexed: list[int] = field(default_factory=list)
+    #: FTS rowids without a chunk (the FTS table is shared, so every collection reports them).
+    stray_terms: list[int] = field(default_factory=list)
+    #: Paths whose chunk rows do not match the document's chunk count, or have no document row.
+    miscounted: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing needs repair."""
+        return not self.problems()
+
+    def problems(self) -> list[str]:
+        """One short phrase per kind of damage found."""
+        found = [
+            (len(self.missing_vectors), "chunks without a vector"),
+            (len(self.orphan_vectors), "vectors of no listed chunk"),
+            (len(self.unindexed), "chunks missing from the lexical index"),
+            (len(self.stray_terms), "lexical rows of no chunk"),
+            (len(self.miscounted), "documents whose chunk rows do not match"),
+        ]
+        return [f"{count} {what}" for count, what in found if count]
 
 
 def _locked(method: Callable[..., T]) -> Callable[..., T]:
@@ -84,7 +137,11 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        if "flags" not in {row[1] for row in self._db.execute("PRAGMA table_info(chunks)")}:
+            # Stores written before injection flags: their chunks are unflagged until re-ingested.
+            self._db.execute("ALTER TABLE chunks ADD COLUMN flags TEXT NOT NULL DEFAULT ''")
         self._client: Any = None
+        self._client_version = 0
         self._collections: dict[str, Any] = {}
         #: One connection serves every thread of the page; transactions must not interleave.
         self.lock = threading.RLock()
@@ -92,7 +149,11 @@ class Store:
     # -- chromadb -------------------------------------------------------------------------
 
     def _chroma(self) -> Any:
+        version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        if self._client is not None and version != self._client_version:
+            self.reopen()  # another process committed documents: see its vectors too
         if self._client is None:
+            self._client_version = version
             import chromadb
             from chromadb.config import Settings as ChromaSettings
 
@@ -102,11 +163,25 @@ class Store:
             )
         return self._client
 
+    @_locked
+    def reopen(self) -> None:
+        """Drop this process's chromadb client; the next access loads what is on disk now.
+
+        chromadb keeps a collection's vector index in memory and never reloads it: a process that
+        opened it before another process wrote misses the new vectors, and fetching their
+        embeddings fails ("Error finding id"). Readers therefore reopen when the manifest changed
+        under them (SQLite's ``data_version``), and a writer reopens when it takes the write lock.
+        """
+        if self._client is not None:
+            self._client.close()
+        self._client = None
+        self._collections.clear()
+
     def _vectors(self, collection: str, create: bool = False) -> Any | None:
         """The chromadb collection, never with chromadb's default (downloading) embedding function."""
+        client = self._chroma()
         if collection in self._collections:
             return self._collections[collection]
-        client = self._chroma()
         if create:
             col = client.get_or_create_collection(
                 collection, embedding_function=None, metadata={"hnsw:space": "cosine"}
@@ -136,6 +211,12 @@ class Store:
                 f"collection {collection!r} was built with embedder {row[0]}, not {embedder}: "
                 "use another --collection or remove and re-ingest its documents"
             )
+
+    @_locked
+    def names(self) -> list[str]:
+        """Every collection ever written to, empty ones included (they may hold stray vectors)."""
+        rows = self._db.execute("SELECT name FROM collections UNION SELECT collection FROM documents ORDER BY 1")
+        return [r[0] for r in rows]
 
     @_locked
     def collections(self) -> list[str]:
@@ -190,28 +271,17 @@ class Store:
         self, collection: str, info: DocumentInfo, chunks: Sequence[Chunk], vectors: np.ndarray
     ) -> None:
         """Make ``chunks`` the document's only chunks (see the module docstring for the steps)."""
-        col = self._vectors(collection, create=True)
         ids = [c.id for c in chunks]
-        step = 1000
-        for i in range(0, len(chunks), step):
-            batch = chunks[i : i + step]
-            col.upsert(
-                ids=ids[i : i + step],
-                embeddings=vectors[i : i + step],
-                documents=[c.text for c in batch],
-                metadatas=[{"path": c.doc_path, "page": c.page, "ordinal": c.ordinal} for c in batch],
-            )
+        self._upsert(collection, chunks, vectors)
         with self._db:
             self._delete_rows(collection, info.path)
             for c in chunks:
                 cur = self._db.execute(
-                    "INSERT INTO chunks (id, collection, path, ordinal, page, start, end, text) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (c.id, collection, c.doc_path, c.ordinal, c.page, c.start, c.end, c.text),
+                    "INSERT INTO chunks (id, collection, path, ordinal, page, start, end, text, flags) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (c.id, collection, c.doc_path, c.ordinal, c.page, c.start, c.end, c.text, ",".join(c.flags)),
                 )
-                self._db.execute(
-                    "INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)", (cur.lastrowid, lexical.index_text(c.text))
-                )
+                self._index_terms(cur.lastrowid, c.text)
             self._db.execute(
                 "INSERT INTO documents (collection, path, sha256, size, mtime, pages, chunks, parser, ingested_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -228,6 +298,17 @@ class Store:
                 ),
             )
         self._drop_stale_vectors(collection, info.path, ids)
+
+    def _upsert(self, collection: str, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        col = self._vectors(collection, create=True)
+        for i in range(0, len(chunks), _BATCH):
+            batch = chunks[i : i + _BATCH]
+            col.upsert(
+                ids=[c.id for c in batch],
+                embeddings=vectors[i : i + _BATCH],
+                documents=[c.text for c in batch],
+                metadatas=[{"path": c.doc_path, "page": c.page, "ordinal": c.ordinal} for c in batch],
+            )
 
     @_locked
     def touch_document(self, collection: str, path: str, mtime: float) -> None:
@@ -255,6 +336,71 @@ class Store:
         self._drop_stale_vectors(collection, path, ())
         return True
 
+    # -- consistency ----------------------------------------------------------------------
+
+    @_locked
+    def check(self, collection: str) -> Consistency:
+        """Compare the manifest of one collection with its lexical rows and its vectors."""
+        db = self._db
+        listed = {r[0] for r in db.execute("SELECT id FROM chunks WHERE collection = ?", (collection,))}
+        col = self._vectors(collection)
+        stored = set(col.get(include=[])["ids"]) if col is not None else set()
+        documents = db.execute("SELECT count(*) FROM documents WHERE collection = ?", (collection,)).fetchone()[0]
+        unindexed = db.execute(_UNINDEXED, (collection,))
+        stray = db.execute("SELECT rowid FROM chunks_fts WHERE rowid NOT IN (SELECT rowid FROM chunks)")
+        miscounted = db.execute(
+            "SELECT path FROM documents d WHERE collection = ?1 AND chunks != "
+            "(SELECT count(*) FROM chunks c WHERE c.collection = d.collection AND c.path = d.path) "
+            "UNION SELECT path FROM chunks c WHERE collection = ?1 AND NOT EXISTS "
+            "(SELECT 1 FROM documents d WHERE d.collection = c.collection AND d.path = c.path) ORDER BY 1",
+            (collection,),
+        )
+        return Consistency(
+            collection=collection,
+            documents=documents,
+            chunks=len(listed),
+            vectors=len(stored),
+            missing_vectors=sorted(listed - stored),
+            orphan_vectors=sorted(stored - listed),
+            unindexed=[r[0] for r in unindexed],
+            stray_terms=[r[0] for r in stray],
+            miscounted=[r[0] for r in miscounted],
+        )
+
+    @_locked
+    def repair(self, collection: str, embed: Embed) -> Consistency:
+        """Make a collection consistent again; returns what was found before the repair.
+
+        A document whose rows do not match its count is marked changed (empty sha256) so that the
+        next ingest replaces it; rows of no document are deleted; lexical rows are rebuilt from
+        the chunk texts; missing vectors are embedded again from the texts in the manifest, and
+        vectors of no listed chunk are deleted. Call it only while holding the write lock.
+        """
+        found = self.check(collection)
+        if found.ok:
+            return found
+        with self._db:
+            for path in found.miscounted:
+                marked = self._db.execute(
+                    "UPDATE documents SET sha256 = '' WHERE collection = ? AND path = ?", (collection, path)
+                )
+                if not marked.rowcount:
+                    self._delete_rows(collection, path)
+            self._db.executemany("DELETE FROM chunks_fts WHERE rowid = ?", [(r,) for r in found.stray_terms])
+            for rowid, text in self._db.execute(_UNINDEXED, (collection,)).fetchall():
+                self._index_terms(rowid, text)
+        vectors = self.check(collection)  # rows deleted above may have turned vectors into orphans
+        for i in range(0, len(vectors.missing_vectors), _BATCH):
+            chunks = list(self.chunks(collection, vectors.missing_vectors[i : i + _BATCH]).values())
+            self._upsert(collection, chunks, embed([c.text for c in chunks]))
+        col = self._vectors(collection)
+        for i in range(0, len(vectors.orphan_vectors), _BATCH):
+            col.delete(ids=vectors.orphan_vectors[i : i + _BATCH])
+        return found
+
+    def _index_terms(self, rowid: int, text: str) -> None:
+        self._db.execute("INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)", (rowid, lexical.index_text(text)))
+
     # -- search ---------------------------------------------------------------------------
 
     @_locked
@@ -264,10 +410,10 @@ class Store:
             return {}
         marks = ",".join("?" * len(ids))
         rows = self._db.execute(
-            f"SELECT id, path, ordinal, page, start, end, text FROM chunks WHERE collection = ? AND id IN ({marks})",
+            f"SELECT id, path, ordinal, page, start, end, text, flags FROM chunks WHERE collection = ? AND id IN ({marks})",
             (collection, *ids),
         )
-        return {r[0]: Chunk(*r) for r in rows}
+        return {r[0]: Chunk(*r[:7], flags=tuple(filter(None, r[7].split(",")))) for r in rows}
 
     @_locked
     def dense_search(self, collection: str, vector: np.ndarray, n: int) -> list[tuple[str, float]]:

@@ -39,4 +39,6 @@ if ! "$py" -c "import llama_cpp" 2>/dev/null; then
 fi
 
 "$py" -m pip install --quiet -e ".${extra}"
+command -v tesseract >/dev/null ||
+    echo "Optional: apt-get install tesseract-ocr tesseract-ocr-chi-sim to OCR scanned PDFs." >&2
 echo "ragkit installed in .venv: run .venv/bin/ragkit --help" >&2

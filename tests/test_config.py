@@ -76,3 +76,16 @@ def test_default_config_file_is_read_from_user_config_dir(tmp_path: Path, monkey
     (tmp_path / "ragkit").mkdir()
     write(tmp_path / "ragkit" / "config.toml", "top_k = 11\n")
     assert load_settings(environ={}).top_k == 11
+
+
+def test_switches_from_toml_env_and_flag(tmp_path: Path) -> None:
+    config = write(tmp_path / "c.toml", "follow_symlinks = true\nmax_file_mb = 50\n")
+    assert load_settings(environ={"RAGKIT_CONFIG": str(config)}).follow_symlinks is True
+    env = {"RAGKIT_CONFIG": str(config), "RAGKIT_FOLLOW_SYMLINKS": "no", "RAGKIT_MAX_FILE_MB": "5"}
+    from_env = load_settings(environ=env)
+    assert from_env.follow_symlinks is False and from_env.max_file_mb == 5
+    assert load_settings({"follow_symlinks": True}, environ=env).follow_symlinks is True
+    with pytest.raises(ConfigError, match="RAGKIT_FOLLOW_SYMLINKS: follow_symlinks must be bool, got 'maybe'"):
+        load_settings(environ={**env, "RAGKIT_FOLLOW_SYMLINKS": "maybe"})
+    with pytest.raises(ConfigError, match="max_file_mb must be positive"):
+        load_settings(environ={**env, "RAGKIT_MAX_FILE_MB": "0"})

@@ -53,12 +53,44 @@ def test_user_gguf_paths(tmp_path: Path) -> None:
         models.resolve_llm("gpt-9", tmp_path)
 
 
-def test_user_gguf_is_accepted(tmp_path: Path) -> None:
+def test_user_gguf_loads_only_once_registered(tmp_path: Path) -> None:
+    models_dir = tmp_path / "models"
     packaged = models.ensure_llm(models.LLM_0_5B, Path(os.environ["RAGKIT_MODELS_DIR"]))
     link = tmp_path / "my-model.gguf"
     link.symlink_to(packaged)
-    path, label = models.resolve_llm(str(link), tmp_path)
-    assert path == packaged.resolve() and label == "my-model.gguf"
+    with pytest.raises(ModelError, match="not a registered model; run `ragkit models add"):
+        models.resolve_llm(str(link), models_dir)
+
+    result = ragkit_cli("models", "add", str(link), env={"RAGKIT_MODELS_DIR": str(models_dir)})
+    assert result.returncode == 0, result.stderr
+    assert models.LLM_0_5B.sha256 in result.stdout
+    assert models.resolve_llm("my-model", models_dir) == (packaged.resolve(), "my-model")
+    assert models.resolve_llm(str(link), models_dir) == (packaged.resolve(), "my-model")
+    listed = ragkit_cli("models", "--json", env={"RAGKIT_MODELS_DIR": str(models_dir)})
+    row = next(r for r in json.loads(listed.stdout) if r["name"] == "my-model")
+    assert row["sha256"] == models.LLM_0_5B.sha256 and row["description"] == "user-registered GGUF"
+
+
+def test_registered_gguf_that_changed_is_refused(tmp_path: Path) -> None:
+    weights = tmp_path / "tiny.gguf"
+    weights.write_bytes(b"GGUF" + bytes(64))
+    models.register(weights, tmp_path, "tiny")
+    weights.write_bytes(b"GGUF" + bytes(63) + b"!")
+    with pytest.raises(ModelError, match="sha256 mismatch for tiny .*changed since it was registered"):
+        models.resolve_llm("tiny", tmp_path)
+    with pytest.raises(ModelError, match="packaged model's name"):
+        models.register(weights, tmp_path, models.LLM_0_5B.name)
+
+
+def test_chat_templates_render_in_a_sandbox() -> None:
+    """GGUF chat templates are Jinja run by llama-cpp-python; a hostile one must not reach Python."""
+    from jinja2.exceptions import SecurityError
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    hostile = "{{ ''.__class__.__mro__[1].__subclasses__() }}"
+    formatter = Jinja2ChatFormatter(template=hostile, eos_token="", bos_token="")
+    with pytest.raises(SecurityError):
+        formatter(messages=[{"role": "user", "content": "hi"}])
 
 
 def test_embedder_is_verified_and_local() -> None:

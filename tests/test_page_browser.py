@@ -14,7 +14,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -49,16 +50,11 @@ def listening_addresses(port: int) -> set[str]:
     return found
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = dict(os.environ, RAGKIT_DATA_DIR=str(tmp_path / "data"))
+@contextmanager
+def running_page(command: list[str], port: int, env: Mapping[str, str]) -> Iterator[str]:
+    """Start ``command`` (a ``ragkit ui --port PORT``) in its own process group; yield the page URL."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ragkit.cli", "ui", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        command, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -78,11 +74,20 @@ def server(tmp_path: Path) -> Iterator[str]:
         proc.wait(timeout=30)
 
 
-def test_upload_ask_and_nothing_leaves_localhost(server: str, tmp_path: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
+def ui_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "ragkit.cli", "ui", "--port", str(port)]
 
-    port = urlsplit(server).port
-    assert port and listening_addresses(port) == {"127.0.0.1"}
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    with running_page(ui_command(port), port, dict(os.environ, RAGKIT_DATA_DIR=str(tmp_path / "data"))) as url:
+        yield url
+
+
+def upload_and_ask(url: str, shot: Path) -> tuple[str, list[str]]:
+    """Upload a document, ask QUESTION and open a cited source; return the answer and every URL requested."""
+    from playwright.sync_api import expect, sync_playwright
 
     requests: list[str] = []
     with sync_playwright() as p:
@@ -101,7 +106,7 @@ def test_upload_ask_and_nothing_leaves_localhost(server: str, tmp_path: Path) ->
         context = browser.new_context(viewport={"width": 1400, "height": 1500})
         context.on("request", lambda request: requests.append(request.url))
         page = context.new_page()
-        page.goto(server)
+        page.goto(url)
         expect(page.get_by_text("No documents here yet")).to_be_visible(timeout=120_000)
 
         page.locator('input[type="file"]').set_input_files(str(SAMPLE_DOCS / "it_security_policy.md"))
@@ -117,13 +122,21 @@ def test_upload_ask_and_nothing_leaves_localhost(server: str, tmp_path: Path) ->
         source.click()
         expect(page.get_by_text("14 characters").first).to_be_visible(timeout=30_000)
         page.wait_for_timeout(1500)  # let the expander finish opening
-        shot = tmp_path / "answer.png"
         page.screenshot(path=str(shot), full_page=True)
-        if os.environ.get("PAGE_SCREENSHOT"):
-            shutil.copy(shot, os.environ["PAGE_SCREENSHOT"])
         answer_text = page.locator('[data-testid="stChatMessage"]').nth(1).inner_text()
-        assert "14" in answer_text
         browser.close()
+    return answer_text, requests
+
+
+def test_upload_ask_and_nothing_leaves_localhost(server: str, tmp_path: Path) -> None:
+    port = urlsplit(server).port
+    assert port and listening_addresses(port) == {"127.0.0.1"}
+
+    shot = tmp_path / "answer.png"
+    answer_text, requests = upload_and_ask(server, shot)
+    if os.environ.get("PAGE_SCREENSHOT"):
+        shutil.copy(shot, os.environ["PAGE_SCREENSHOT"])
+    assert "14" in answer_text
 
     outside = {urlsplit(u).hostname for u in requests if urlsplit(u).scheme not in ("data", "blob")}
     assert outside <= {"127.0.0.1", "localhost"}, outside

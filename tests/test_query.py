@@ -84,7 +84,7 @@ def test_cli_json_contract(sample_kit: Ragkit) -> None:
     assert isinstance(data["declined"], bool) and data["model"] == "qwen2.5-coder-0.5b"
     assert set(data["timings"]) == {"retrieval_ms", "first_token_ms", "total_ms", "prompt_tokens", "completion_tokens"}
     for source in data["sources"]:
-        assert set(source) == {"n", "file", "page", "chunk_id", "text", "score"}
+        assert set(source) == {"n", "file", "page", "chunk_id", "text", "score", "flags"}
         assert isinstance(source["page"], int) and isinstance(source["score"], float)
     assert [s["n"] for s in data["sources"]] == list(range(1, len(data["sources"]) + 1))
 

@@ -80,7 +80,14 @@ def show_sources(answer: Answer) -> None:
     st.caption("Closest passages" if answer.declined else "Sources")
     for source in answer.shown_sources:
         title = f"[{source.n}] {Path(source.file).name} · page {source.page} · score {source.score:.2f}"
+        if source.flags:
+            title += f" · ⚠ flagged: {', '.join(source.flags)}"
         with st.expander(title, expanded=False):
+            if source.flags:
+                st.warning(
+                    "This passage may be aimed at the AI rather than at you "
+                    f"({', '.join(source.flags)}); the model was told to treat it as data only."
+                )
             st.markdown(highlighted_passage(source.text, answer.evidence_for))
 
 

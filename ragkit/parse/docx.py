@@ -1,35 +1,97 @@
-"""DOCX -> one page: paragraphs and tables in document order (Word files have no fixed pages)."""
+"""DOCX -> one page: paragraphs and tables in document order (Word files have no fixed pages).
+
+The main part's XML is walked directly rather than through python-docx, which reads neither
+Strict Open XML files nor text inside content controls, text boxes and nested tables. Elements
+are matched by local name, so the Transitional and Strict namespaces read the same; deleted
+revisions, field codes and the fallback copy of alternate content are left out.
+"""
 
 from __future__ import annotations
 
+import posixpath
+import zipfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import docx
-from docx.table import Table
-from docx.text.paragraph import Paragraph
+from lxml import etree
 
 from ..records import Page
 
+#: Elements whose text a reader does not see: properties, deleted text, field instructions,
+#: and the fallback duplicate of a text box (``mc:Fallback``).
+_SKIPPED = frozenset({"pPr", "rPr", "tblPr", "sectPr", "del", "delText", "instrText", "Fallback"})
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True)
 
-def _table_text(table: Table) -> str:
-    rows = []
-    for row in table.rows:
-        cells: list[str] = []
-        for cell in row.cells:
-            value = " ".join(cell.text.split())
-            if not cells or cells[-1] != value:  # merged cells repeat their text
-                cells.append(value)
-        rows.append(" | ".join(cells))
-    return "\n".join(rows)
+
+def join_cells(texts: Iterable[str]) -> str:
+    """One table row as ``a | b | c``; merged cells, which repeat their text, appear once."""
+    cells: list[str] = []
+    for text in texts:
+        value = " ".join(text.split())
+        if not cells or cells[-1] != value:
+            cells.append(value)
+    return " | ".join(cells)
+
+
+def _local(element: etree._Element) -> str:
+    tag = element.tag
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _children(element: etree._Element, name: str) -> Iterator[etree._Element]:
+    return (child for child in element if _local(child) == name)
+
+
+def _blocks(element: etree._Element) -> Iterator[str]:
+    """Paragraph and table texts under ``element``, in document order."""
+    for child in element:
+        name = _local(child)
+        if name == "p":
+            yield from _paragraph(child)
+        elif name == "tbl":
+            rows = (
+                join_cells(" ".join(_blocks(cell)) for cell in _children(row, "tc")) for row in _children(child, "tr")
+            )
+            yield "\n".join(rows)
+        elif name not in _SKIPPED:
+            yield from _blocks(child)  # content controls, smart tags, inserted revisions…
+
+
+def _paragraph(paragraph: etree._Element) -> Iterator[str]:
+    """The paragraph's text, then the paragraphs of text boxes anchored in it."""
+    parts: list[str] = []
+    boxes: list[str] = []
+
+    def walk(element: etree._Element) -> None:
+        for child in element:
+            name = _local(child)
+            if name == "t":
+                parts.append(child.text or "")
+            elif name == "tab":
+                parts.append(" ")
+            elif name in ("br", "cr"):
+                parts.append("\n")
+            elif name == "txbxContent":
+                boxes.extend(_blocks(child))
+            elif name not in _SKIPPED:
+                walk(child)
+
+    walk(paragraph)
+    yield "".join(parts)
+    yield from boxes
+
+
+def _main_part(archive: zipfile.ZipFile) -> str:
+    """Path of the document part, from the package relationships (``word/document.xml``)."""
+    rels = etree.fromstring(archive.read("_rels/.rels"), _PARSER)
+    for rel in rels:
+        if rel.get("Type", "").endswith("/officeDocument"):
+            return posixpath.normpath(rel.get("Target", "").lstrip("/"))
+    return "word/document.xml"
 
 
 def parse(path: Path) -> list[Page]:
     """Body paragraphs and tables, each block on its own line, headings kept as lines."""
-    document = docx.Document(str(path))
-    blocks: list[str] = []
-    for item in document.iter_inner_content():
-        if isinstance(item, Paragraph):
-            blocks.append(item.text)
-        elif isinstance(item, Table):
-            blocks.append(_table_text(item))
-    return [Page(1, "\n\n".join(b for b in blocks if b.strip()))]
+    with zipfile.ZipFile(path) as archive:
+        root = etree.fromstring(archive.read(_main_part(archive)), _PARSER)
+    return [Page(1, "\n\n".join(b for b in _blocks(root) if b.strip()))]

@@ -1,7 +1,13 @@
-"""HTML -> one page of visible text; scripts, styles and hidden templates are dropped."""
+"""HTML -> one page of text; scripts, styles and templates are dropped.
+
+Elements a browser would not show (``hidden``, ``display:none``, ``visibility:hidden``, zero
+font size or opacity) keep their text, so it stays searchable, but it is reported as hidden:
+such text is a common carrier of instructions aimed at a model (see :mod:`ragkit.injection`).
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from bs4 import BeautifulSoup
@@ -10,6 +16,10 @@ from ..records import Page
 from .text import decode
 
 _INVISIBLE = ("script", "style", "noscript", "template", "head", "svg")
+_HIDDEN_STYLE = re.compile(
+    r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(\.0*)?(px|pt|em|rem|%)?\s*(;|$)|opacity\s*:\s*0(\.0*)?\s*(;|$)",
+    re.IGNORECASE,
+)
 _BLOCKS = ("p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "br", "section", "article", "table")
 
 
@@ -19,8 +29,12 @@ def parse(path: Path) -> list[Page]:
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     for tag in soup(_INVISIBLE):
         tag.decompose()
+    hidden = [
+        tag.get_text(" ", strip=True)
+        for tag in soup.find_all(lambda t: t.has_attr("hidden") or _HIDDEN_STYLE.search(t.get("style", "")))
+    ]
     for tag in soup.find_all(_BLOCKS):
         tag.insert_before("\n")
         tag.insert_after("\n")
     body = soup.get_text(" ")
-    return [Page(1, f"{title}\n\n{body}" if title else body)]
+    return [Page(1, f"{title}\n\n{body}" if title else body, hidden=tuple(h for h in hidden if h))]
