@@ -56,7 +56,7 @@ def direct_baseline(kit: Ragkit, question: str, max_tokens: int) -> tuple[float,
     """(ms to first token, decode tokens/s) of llama.cpp alone on ragkit's prompt, cold cache."""
     llm = kit.llm()
     hits = [h for h in kit.retrieve(question) if is_relevant(h, kit.settings.min_score, language_of(question))]
-    messages = kit.messages(question, hits, llm)
+    messages = kit.messages(question, hits)
     raw = llm._llm  # the same llama_cpp.Llama object: same weights, threads and context
     raw.reset()
     start = time.perf_counter()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from . import injection, lexical
 from .focus import sentences
-from .llm import Generation, LocalLLM
+from .llm import ChatModel, Generation
 from .records import Hit
 
 MARKER = "NOT_IN_DOCUMENTS"
@@ -177,7 +177,7 @@ class Draft:
 
 
 def generate(
-    llm: LocalLLM,
+    llm: ChatModel,
     messages: list[dict[str, str]],
     *,
     max_tokens: int,

@@ -45,6 +45,10 @@ class HFTokenizer:
         encodings = self._tok.encode_batch(list(texts), add_special_tokens=False)
         return [[tuple(o) for o in enc.offsets] for enc in encodings]  # type: ignore[misc]
 
+    def count(self, text: str) -> int:
+        """Tokens in ``text``, special tokens excluded."""
+        return len(self._tok.encode(text, add_special_tokens=False).ids)
+
 
 @dataclass(frozen=True)
 class _Unit:

@@ -66,11 +66,40 @@ collection_option = click.option("--collection", "-c", help="Collection name (de
 @click.option(
     "--config", "config", type=click.Path(dir_okay=False, path_type=Path), help="TOML config file (env RAGKIT_CONFIG)."
 )
+@click.option(
+    "--store-url",
+    metavar="URL",
+    help="Chroma server (`chroma run`) holding the vectors, instead of the embedded store (env RAGKIT_STORE_URL).",
+)
+@click.option(
+    "--llm-url",
+    metavar="URL",
+    help="OpenAI-compatible model server to answer with, instead of the in-process model (env RAGKIT_LLM_URL).",
+)
+@click.option(
+    "--allow-remote",
+    metavar="HOST",
+    multiple=True,
+    help="Let --store-url/--llm-url name this host beyond this machine; repeatable (env RAGKIT_ALLOW_REMOTE).",
+)
 @click.version_option(__version__, prog_name="ragkit")
 @click.pass_context
-def cli(ctx: click.Context, data_dir: Path | None, config: Path | None) -> None:
+def cli(
+    ctx: click.Context,
+    data_dir: Path | None,
+    config: Path | None,
+    store_url: str | None,
+    llm_url: str | None,
+    allow_remote: tuple[str, ...],
+) -> None:
     """Ask questions about your own documents, offline, with citations you can check."""
-    ctx.obj = {"data_dir": data_dir, "config": config}
+    ctx.obj = {
+        "data_dir": data_dir,
+        "config": config,
+        "store_url": store_url,
+        "llm_url": llm_url,
+        "allow_remote": allow_remote or None,
+    }
 
 
 @cli.command()

@@ -18,9 +18,12 @@ from typing import Any
 
 import platformdirs
 
+from . import endpoints
 from .errors import ConfigError
 
 APP_NAME = "ragkit"
+#: Suffix of the server-side collection that lists a collection's documents (server mode).
+MANIFEST_SUFFIX = "__manifest"
 _COLLECTION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$")
 
 
@@ -73,6 +76,17 @@ class Settings:
     n_threads: int = 0
     max_tokens: int = 384
     temperature: float = 0.1
+    #: A Chroma server (``chroma run``) to store vectors on instead of the embedded store, e.g.
+    #: ``http://127.0.0.1:8000``. The manifest and lexical index are then a local mirror of it.
+    store_url: str = ""
+    #: An OpenAI-compatible model server (``/v1/chat/completions``) to answer with instead of
+    #: loading the GGUF in this process, e.g. ``http://127.0.0.1:8001``.
+    llm_url: str = ""
+    #: API key sent to the model server as a bearer token (vLLM ``--api-key`` and the like).
+    llm_api_key: str = ""
+    #: Hosts beyond this machine that ``store_url`` and ``llm_url`` may name. Documents and
+    #: questions go to those servers, so no host is contacted unless someone named it here.
+    allow_remote: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not _COLLECTION_RE.match(self.collection):
@@ -92,6 +106,13 @@ class Settings:
             raise ConfigError(f"context_tokens must be >= 0, got {self.context_tokens}")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:
             raise ConfigError("chunk_overlap must be >= 0 and smaller than chunk_tokens")
+        if self.collection.endswith(MANIFEST_SUFFIX):
+            raise ConfigError(
+                f"invalid collection name {self.collection!r}: the suffix {MANIFEST_SUFFIX} is ragkit's own"
+            )
+        for name in ("store_url", "llm_url"):
+            if getattr(self, name):
+                endpoints.parse(name, getattr(self, name), self.allow_remote)
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
@@ -117,6 +138,9 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
             return Path(os.path.expanduser(str(value)))
         if kind == "bool":
             return _boolean(value)
+        if kind == "tuple[str, ...]":
+            items = value.split(",") if isinstance(value, str) else list(value)
+            return tuple(str(item).strip() for item in items if str(item).strip())
         if kind == "int":
             return int(value)
         if kind == "float":

@@ -13,6 +13,7 @@ import random
 import statistics
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -39,13 +40,23 @@ def output_path(path: Path, pipeline: str, first: bool) -> Path:
 
 @contextmanager
 def _workspace(kit: Ragkit, work_dir: Path | None) -> Iterator[tuple[Ragkit, Path]]:
-    """A Ragkit over a store of its own, in ``work_dir`` (kept) or a temporary folder."""
+    """A Ragkit over a store of its own, in ``work_dir`` (kept) or a temporary folder.
+
+    On a shared store server a temporary workspace gets a collection name of its own, which is
+    dropped afterwards, so that evaluations never meet each other or a team's collections.
+    """
     if work_dir is not None:
         work_dir.mkdir(parents=True, exist_ok=True)
         yield Ragkit(replace(kit.settings, data_dir=work_dir / "data", collection=COLLECTION)), work_dir
         return
+    collection = f"{COLLECTION}-{uuid.uuid4().hex[:12]}" if kit.settings.store_url else COLLECTION
     with tempfile.TemporaryDirectory(prefix="ragkit-eval-") as tmp:
-        yield Ragkit(replace(kit.settings, data_dir=Path(tmp) / "data", collection=COLLECTION)), Path(tmp)
+        evalkit = Ragkit(replace(kit.settings, data_dir=Path(tmp) / "data", collection=collection))
+        try:
+            yield evalkit, Path(tmp)
+        finally:
+            if kit.settings.store_url:
+                evalkit.store.drop(collection)
 
 
 def _ingest(

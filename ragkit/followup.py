@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .llm import Generation, LocalLLM
+from .llm import ChatModel, Generation
 
 #: (question, answer) pairs, oldest first.
 History = Sequence[tuple[str, str]]
@@ -21,7 +21,7 @@ _SYSTEM = (
 )
 
 
-def rewrite(llm: LocalLLM, question: str, history: History) -> str:
+def rewrite(llm: ChatModel, question: str, history: History) -> str:
     """The standalone form of ``question`` given the last turn of ``history``."""
     if not history:
         return question

@@ -35,11 +35,12 @@ from .chunk import Chunker, HFTokenizer
 from .config import Settings, load_settings
 from .discover import Limits
 from .embed import Embedder
+from .endpoints import parse as parse_endpoint
 from .errors import StoreLockedError
 from .focus import focus
 from .followup import History
 from .ingest import Ingestor, Progress
-from .llm import LocalLLM
+from .llm import ChatModel, LocalLLM, RemoteLLM
 from .parse.worker import ParseWorker
 from .passwords import Passwords
 from .records import Answer, DocumentInfo, Hit, IngestReport, Source, Timings
@@ -78,15 +79,18 @@ class Ragkit:
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or load_settings()
-        self._llms: dict[str, LocalLLM] = {}
+        self._llms: dict[str, ChatModel] = {}
         self._llm_lock = threading.Lock()
 
     # -- parts, loaded on first use ---------------------------------------------------------
 
     @cached_property
     def store(self) -> Store:
-        """The data dir's store (opened, not loaded: cheap)."""
-        return Store(self.settings.data_dir)
+        """The data dir's store, or its mirror of a Chroma server (opened, not loaded: cheap)."""
+        url = self.settings.store_url
+        return Store(
+            self.settings.data_dir, parse_endpoint("store_url", url, self.settings.allow_remote) if url else None
+        )
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -94,19 +98,32 @@ class Ragkit:
         return Embedder(batch_size=self.settings.embed_batch)
 
     @cached_property
+    def tokenizer(self) -> HFTokenizer:
+        """The embedder's tokenizer: chunk sizes and the passages' prompt budget are counted in
+        its tokens, so the prompt is the same whichever model server answers."""
+        return HFTokenizer(self.embedder.tokenizer_file)
+
+    @cached_property
     def retriever(self) -> Retriever:
         """Hybrid retrieval over this store."""
         return Retriever(self.store, self.embedder)
 
-    def llm(self, model: str | None = None) -> LocalLLM:
-        """The answer model (packaged name or GGUF path), verified and loaded once per process."""
-        path, label = models.resolve_llm(model or self.settings.model, self.settings.models_dir)
+    def llm(self, model: str | None = None) -> ChatModel:
+        """The answer model, once per process: a packaged name or GGUF path, verified and loaded
+        here, or the model of that name on the model server when ``llm_url`` is set."""
+        wanted = model or self.settings.model
         with self._llm_lock:
-            if str(path) not in self._llms:
-                self._llms[str(path)] = LocalLLM(
-                    path, label, n_ctx=self.settings.n_ctx, n_threads=self.settings.n_threads
-                )
-            return self._llms[str(path)]
+            if wanted not in self._llms:
+                self._llms[wanted] = self._open_llm(wanted)
+            return self._llms[wanted]
+
+    def _open_llm(self, wanted: str) -> ChatModel:
+        settings = self.settings
+        if settings.llm_url:
+            endpoint = parse_endpoint("llm_url", settings.llm_url, settings.allow_remote)
+            return RemoteLLM(endpoint, wanted, api_key=settings.llm_api_key)
+        path, label = models.resolve_llm(wanted, settings.models_dir)
+        return LocalLLM(path, label, n_ctx=settings.n_ctx, n_threads=settings.n_threads)
 
     @contextmanager
     def _writing(self, wait: Callable[[], None] | None = None) -> Iterator[list[Consistency]]:
@@ -199,7 +216,7 @@ class Ragkit:
         ``passwords`` open encrypted PDFs (they are used for parsing only, never stored).
         """
         chunker = Chunker(
-            HFTokenizer(self.embedder.tokenizer_file),
+            self.tokenizer,
             size=min(self.settings.chunk_tokens, self.embedder.max_tokens),
             overlap=self.settings.chunk_overlap,
         )
@@ -281,15 +298,13 @@ class Ragkit:
         self.store.require_documents(name)
         return self.retriever.documents(question, name, n, use_lexical=retrieve.pipeline(pipeline).lexical)
 
-    def messages(
-        self, question: str, hits: list[Hit], llm: LocalLLM, *, pipeline: str = "default"
-    ) -> list[dict[str, str]]:
+    def messages(self, question: str, hits: list[Hit], *, pipeline: str = "default") -> list[dict[str, str]]:
         """The chat prompt ``ask`` sends for these passages (public so benchmarks time the same)."""
         if not retrieve.pipeline(pipeline).guarded:
             return build_plain_messages(question, [h.chunk.text for h in hits])
         similarity = None if language_of(question) == "zh" else self._similarity  # MiniLM knows no Chinese
         texts = focus(
-            question, [h.chunk.text for h in hits], self.settings.context_tokens, llm.count_tokens, similarity
+            question, [h.chunk.text for h in hits], self.settings.context_tokens, self.tokenizer.count, similarity
         )
         return build_messages(question, hits, [Path(h.chunk.doc_path).name for h in hits], texts)
 
@@ -333,7 +348,7 @@ class Ragkit:
         declined, cited = True, []
         text = REFUSALS[language]
         if relevant:
-            messages = self.messages(standalone, relevant, llm, pipeline=pipeline)
+            messages = self.messages(standalone, relevant, pipeline=pipeline)
             draft = generate(
                 llm,
                 messages,

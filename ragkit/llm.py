@@ -1,20 +1,33 @@
-"""Prompt -> streamed tokens with llama.cpp, in process, from a verified local GGUF file.
+"""Prompt -> streamed tokens, from llama.cpp in process or from an OpenAI-compatible server.
 
-Only ``Llama(model_path=...)`` is used: never ``Llama.from_pretrained`` (which downloads). The
+:class:`LocalLLM` is the default. Only ``Llama(model_path=...)`` is used: never ``Llama.from_pretrained`` (which downloads). The
 chat template comes from the GGUF and is rendered by llama-cpp-python in jinja2's sandbox. One
 llama.cpp context is not thread-safe, so generation is serialized with a lock; the page's
 concurrent sessions queue on it instead of corrupting each other's state.
+
+:class:`RemoteLLM` sends the same messages with the same sampling settings to a model server
+(``python -m llama_cpp.server``, llama.cpp's ``llama-server``, vLLM, Ollama) and streams its
+``/v1/chat/completions`` reply; the server queues or batches concurrent requests itself. Both
+satisfy :class:`ChatModel`, which is all the answering code sees.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
+from .endpoints import Endpoint
 from .errors import ModelError
+
+#: Sampling settings shared by both backends, so that they give the same answers.
+TOP_P = 0.9
+REPEAT_PENALTY = 1.1
+SEED = 0
 
 
 def default_threads() -> int:
@@ -33,6 +46,16 @@ class Generation:
     completion_tokens: int = 0
 
 
+class ChatModel(Protocol):
+    """What answering needs of a model: a name to show and a streamed reply."""
+
+    label: str
+
+    def stream(
+        self, messages: list[dict[str, str]], *, max_tokens: int, temperature: float, stats: Generation
+    ) -> Iterator[str]: ...
+
+
 class LocalLLM:
     """A GGUF chat model loaded once; ``stream`` yields text pieces as they are decoded."""
 
@@ -48,16 +71,12 @@ class LocalLLM:
                 n_ctx=n_ctx,
                 n_threads=n_threads or default_threads(),
                 n_batch=512,
-                seed=0,
+                seed=SEED,
                 verbose=False,
             )
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"{path}: llama.cpp cannot load this model ({exc})") from None
         self._lock = threading.Lock()
-
-    def count_tokens(self, text: str) -> int:
-        """Tokens ``text`` takes in this model's prompt."""
-        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def stream(
         self, messages: list[dict[str, str]], *, max_tokens: int, temperature: float, stats: Generation
@@ -70,8 +89,9 @@ class LocalLLM:
                 messages=messages,  # type: ignore[arg-type]
                 max_tokens=max_tokens,
                 temperature=temperature,
-                top_p=0.9,
-                repeat_penalty=1.1,
+                top_p=TOP_P,
+                repeat_penalty=REPEAT_PENALTY,
+                seed=SEED,  # per request, as a server does: the same question gets the same answer
                 stream=True,
             )
             stats.completion_tokens = 0
@@ -82,3 +102,96 @@ class LocalLLM:
                 if piece:
                     stats.completion_tokens += 1
                     yield piece
+
+
+class RemoteLLM:
+    """A chat model served at an OpenAI-compatible base URL (``…/v1`` is added when missing).
+
+    ``wanted`` picks the served model: used when the server lists it, else the server's only
+    model; a server with several models and none of that name is an error that lists them.
+    """
+
+    def __init__(self, endpoint: Endpoint, wanted: str, *, api_key: str = "", timeout: float = 600.0) -> None:
+        import httpx
+
+        base = endpoint.base
+        self.api = base if base.endswith("/v1") else base + "/v1"
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        # trust_env=False: no proxy from the environment sees the prompts (see ragkit.endpoints).
+        self._http = httpx.Client(timeout=httpx.Timeout(timeout, connect=10.0), headers=headers, trust_env=False)
+        served = [m["id"] for m in self._request("GET", "/models").json().get("data", [])]
+        if wanted in served:
+            self.model = wanted
+        elif len(served) == 1:
+            self.model = served[0]
+        else:
+            raise ModelError(
+                f"model server {endpoint.url} serves {', '.join(served) or 'no model'}, not {wanted!r}: "
+                "choose one with --model"
+            )
+        self.label = f"{self.model} at {endpoint.url}"
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        import httpx
+
+        try:
+            response = self._http.request(method, self.api + path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ModelError(f"model server {self.api}: {type(exc).__name__}: {exc}") from None
+        if response.status_code >= 400:
+            raise ModelError(f"model server {self.api}{path}: HTTP {response.status_code}: {response.text[:200]}")
+        return response
+
+    def stream(
+        self, messages: list[dict[str, str]], *, max_tokens: int, temperature: float, stats: Generation
+    ) -> Iterator[str]:
+        """Stream the assistant's reply; token counts come from the server's usage report when it
+        sends one (``stream_options``), otherwise completion tokens are the streamed pieces."""
+        import httpx
+
+        payload = {
+            "model": self.model,
+            "messages": messages,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "top_p": TOP_P,
+            "seed": SEED,
+            "repeat_penalty": REPEAT_PENALTY,  # llama.cpp servers; others ignore it
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        stats.completion_tokens = 0
+        try:
+            with self._http.stream("POST", self.api + "/chat/completions", json=payload) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise ModelError(
+                        f"model server {self.api}/chat/completions: HTTP {response.status_code}: {response.text[:200]}"
+                    )
+                for event in _events(response.iter_lines()):
+                    usage = event.get("usage") or {}
+                    if usage:
+                        stats.prompt_tokens = usage.get("prompt_tokens", stats.prompt_tokens)
+                        stats.completion_tokens = usage.get("completion_tokens", stats.completion_tokens)
+                    for choice in event.get("choices") or []:
+                        piece = (choice.get("delta") or {}).get("content")
+                        if piece:
+                            if not usage:
+                                stats.completion_tokens += 1
+                            yield piece
+        except httpx.HTTPError as exc:
+            raise ModelError(f"model server {self.api}: {type(exc).__name__}: {exc}") from None
+
+
+def _events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
+    """The JSON payloads of a server-sent event stream, up to ``data: [DONE]``."""
+    for line in lines:
+        if not line.startswith("data:"):
+            continue  # blank separators, comments, ping events
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        try:
+            yield json.loads(data)
+        except ValueError:
+            raise ModelError(f"model server sent something that is not JSON: {data[:120]!r}") from None

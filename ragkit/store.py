@@ -12,26 +12,49 @@ all or nothing (tested with kills at random moments). What a killed writer can l
 the manifest does not list (invisible, but they take dense-search slots) or, in principle,
 manifest rows without vectors; :meth:`Store.check` finds both and :meth:`Store.repair` fixes
 them, which the next writer does first after an interrupted one (``Ragkit._writing``).
+
+**Server mode** (``store_url``): vectors live on a Chroma server that several ragkit processes on
+several machines share, so no single manifest can be the truth. The server is: each chunk's
+vector carries its text, span, flags and its document's sha256, and a second server-side
+collection (``<name>__manifest``) holds one record per document. Publishing that record is the
+commit point: a writer upserts the new vectors, then the record, then deletes the old vectors.
+The local SQLite file becomes a *mirror* (``<data dir>/servers/<host>-<port>/``) that each
+process brings up to date before it reads (:meth:`Store._sync`, at most every
+:data:`SYNC_SECONDS`): documents whose record changed are copied from the server, and only
+when all their vectors of that version are there, so a reader sees a document old or new, never
+half. The FTS5 lexical index lives in that mirror, which is why it always matches the server;
+processes sharing a data dir share the mirror (SQLite serializes their updates, and applying a
+document twice is harmless). Two machines that write the same path (the same absolute path on
+both) race as any two writers do: the last record wins and ``ragkit doctor`` reports vectors
+left missing, which the owner's next ``ragkit doctor --repair`` or ingest restores.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
+import re
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, astuple, dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 
 from . import lexical
+from .config import MANIFEST_SUFFIX
+from .endpoints import Endpoint
 from .errors import EmptyCollectionError, RagkitError
 from .records import Chunk, DocumentInfo
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+#: Server mode: a reader refreshes its mirror of a collection at most this often (seconds).
+SYNC_SECONDS = 1.0
 
 #: Vectors per chromadb call (its batch limit is a few thousand).
 _BATCH = 1000
@@ -128,12 +151,19 @@ def _locked(method: Callable[..., T]) -> Callable[..., T]:
 
 
 class Store:
-    """One data dir: a chromadb PersistentClient plus the SQLite manifest beside it."""
+    """One data dir: a chromadb PersistentClient plus the SQLite manifest beside it, or, with a
+    server ``endpoint``, a chromadb HttpClient plus the local mirror of the server's manifest."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, endpoint: Endpoint | None = None) -> None:
         self.data_dir = data_dir
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(data_dir / "ragkit.sqlite3", timeout=60, check_same_thread=False)
+        self.endpoint = endpoint
+        #: Where the SQLite manifest (or the server's mirror) and its lexical index live.
+        self.manifest_dir = data_dir
+        if endpoint is not None:
+            self.manifest_dir = data_dir / "servers" / re.sub(r"[^\w.-]", "_", f"{endpoint.host}-{endpoint.port}")
+        self.manifest_dir.mkdir(parents=True, exist_ok=True)
+        self._synced: dict[str, float] = {}
+        self._db = sqlite3.connect(self.manifest_dir / "ragkit.sqlite3", timeout=60, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
@@ -149,19 +179,30 @@ class Store:
     # -- chromadb -------------------------------------------------------------------------
 
     def _chroma(self) -> Any:
+        if self.endpoint is not None:
+            if self._client is None:
+                self._client = self._connect(self.endpoint)
+            return self._client
         version = self._db.execute("PRAGMA data_version").fetchone()[0]
         if self._client is not None and version != self._client_version:
             self.reopen()  # another process committed documents: see its vectors too
         if self._client is None:
             self._client_version = version
             import chromadb
-            from chromadb.config import Settings as ChromaSettings
 
-            self._client = chromadb.PersistentClient(
-                path=str(self.data_dir / "chroma"),
-                settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
-            )
+            self._client = chromadb.PersistentClient(path=str(self.data_dir / "chroma"), settings=_chroma_settings())
         return self._client
+
+    @staticmethod
+    def _connect(endpoint: Endpoint) -> Any:
+        import chromadb
+
+        try:
+            return chromadb.HttpClient(
+                host=endpoint.host, port=endpoint.port, ssl=endpoint.tls, settings=_chroma_settings()
+            )
+        except Exception as exc:  # noqa: BLE001 - connection errors surface as several types
+            raise RagkitError(f"store server {endpoint.url}: cannot connect ({type(exc).__name__}: {exc})") from None
 
     @_locked
     def reopen(self) -> None:
@@ -179,27 +220,41 @@ class Store:
 
     def _vectors(self, collection: str, create: bool = False) -> Any | None:
         """The chromadb collection, never with chromadb's default (downloading) embedding function."""
+        return self._server_collection(collection, {"hnsw:space": "cosine"} if create else None)
+
+    def _manifest(self, collection: str, embedder: str | None = None) -> Any | None:
+        """Server mode: the collection of document records (a 1-d dummy vector each); created,
+        recording ``embedder``, when that is given."""
+        metadata = {"hnsw:space": "l2", "embedder": embedder} if embedder else None
+        return self._server_collection(collection + MANIFEST_SUFFIX, metadata)
+
+    def _server_collection(self, name: str, create: dict[str, Any] | None) -> Any | None:
+        """A chromadb collection by name, created with metadata ``create`` if given, else None if missing."""
+        if name in self._collections:
+            return self._collections[name]
         client = self._chroma()
-        if collection in self._collections:
-            return self._collections[collection]
-        if create:
-            col = client.get_or_create_collection(
-                collection, embedding_function=None, metadata={"hnsw:space": "cosine"}
-            )
-        else:
-            try:
-                col = client.get_collection(collection, embedding_function=None)
-            except Exception:  # noqa: BLE001 - chromadb raises different types across versions
+        try:
+            col = client.get_collection(name, embedding_function=None)
+        except Exception:  # noqa: BLE001 - chromadb raises different types across versions
+            if create is None:
                 return None
-        self._collections[collection] = col
+            col = client.get_or_create_collection(name, embedding_function=None, metadata=create)
+        self._collections[name] = col
         return col
 
     # -- collections ----------------------------------------------------------------------
 
     @_locked
     def check_embedder(self, collection: str, embedder: str) -> None:
-        """Record the embedder of a new collection; refuse to mix vectors of another model."""
+        """Record the embedder of a new collection; refuse to mix vectors of another model.
+
+        In server mode the record is the server's (on the manifest collection), so every
+        machine writing to the collection must embed with the same model.
+        """
         row = self._db.execute("SELECT embedder FROM collections WHERE name = ?", (collection,)).fetchone()
+        if self.endpoint is not None:
+            recorded = (self._manifest(collection, embedder).metadata or {}).get("embedder")
+            row = (recorded,) if recorded else row
         if row is None:
             with self._db:
                 self._db.execute(
@@ -215,24 +270,31 @@ class Store:
     @_locked
     def names(self) -> list[str]:
         """Every collection ever written to, empty ones included (they may hold stray vectors)."""
+        if self.endpoint is not None:
+            listed = (c if isinstance(c, str) else c.name for c in self._chroma().list_collections())
+            return sorted(n[: -len(MANIFEST_SUFFIX)] for n in listed if n.endswith(MANIFEST_SUFFIX))
         rows = self._db.execute("SELECT name FROM collections UNION SELECT collection FROM documents ORDER BY 1")
         return [r[0] for r in rows]
 
     @_locked
     def collections(self) -> list[str]:
         """Names of collections that hold at least one document."""
+        if self.endpoint is not None:
+            return [name for name in self.names() if self._manifest(name).count()]
         rows = self._db.execute("SELECT DISTINCT collection FROM documents ORDER BY collection")
         return [r[0] for r in rows]
 
     @_locked
     def require_documents(self, collection: str) -> None:
         """Raise a helpful error when a collection is missing or empty."""
+        self._sync(collection)
         if self._db.execute("SELECT 1 FROM documents WHERE collection = ? LIMIT 1", (collection,)).fetchone():
             return
         others = [c for c in self.collections() if c != collection]
         hint = f" (collections here: {', '.join(others)})" if others else ""
+        where = self.endpoint.url if self.endpoint else self.data_dir
         raise EmptyCollectionError(
-            f"collection {collection!r} in {self.data_dir} has no documents{hint}: "
+            f"collection {collection!r} in {where} has no documents{hint}: "
             f"run `ragkit ingest PATH --collection {collection}` first"
         )
 
@@ -241,6 +303,7 @@ class Store:
     @_locked
     def document(self, collection: str, path: str) -> DocumentInfo | None:
         """The manifest row of one file, or None."""
+        self._sync(collection)
         row = self._db.execute(
             "SELECT path, sha256, size, mtime, pages, chunks, parser, ingested_at FROM documents "
             "WHERE collection = ? AND path = ?",
@@ -251,6 +314,7 @@ class Store:
     @_locked
     def documents(self, collection: str) -> list[DocumentInfo]:
         """Every document of a collection, by path."""
+        self._sync(collection)
         rows = self._db.execute(
             "SELECT path, sha256, size, mtime, pages, chunks, parser, ingested_at FROM documents "
             "WHERE collection = ? ORDER BY path",
@@ -271,35 +335,32 @@ class Store:
         self, collection: str, info: DocumentInfo, chunks: Sequence[Chunk], vectors: np.ndarray
     ) -> None:
         """Make ``chunks`` the document's only chunks (see the module docstring for the steps)."""
-        ids = [c.id for c in chunks]
-        self._upsert(collection, chunks, vectors)
+        info = replace(info, chunks=len(chunks))
+        self._upsert(collection, chunks, vectors, {info.path: info.sha256})
+        self._publish(collection, info)
         with self._db:
-            self._delete_rows(collection, info.path)
-            for c in chunks:
-                cur = self._db.execute(
-                    "INSERT INTO chunks (id, collection, path, ordinal, page, start, end, text, flags) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (c.id, collection, c.doc_path, c.ordinal, c.page, c.start, c.end, c.text, ",".join(c.flags)),
-                )
-                self._index_terms(cur.lastrowid, c.text)
-            self._db.execute(
-                "INSERT INTO documents (collection, path, sha256, size, mtime, pages, chunks, parser, ingested_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    collection,
-                    info.path,
-                    info.sha256,
-                    info.size,
-                    info.mtime,
-                    info.pages,
-                    len(chunks),
-                    info.parser,
-                    info.ingested_at,
-                ),
-            )
-        self._drop_stale_vectors(collection, info.path, ids)
+            self._write_rows(collection, info, chunks)
+        self._drop_stale_vectors(collection, info.path, [c.id for c in chunks])
 
-    def _upsert(self, collection: str, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+    def _write_rows(self, collection: str, info: DocumentInfo, chunks: Sequence[Chunk]) -> None:
+        """Replace a document's manifest rows (inside the caller's transaction)."""
+        self._delete_rows(collection, info.path)
+        for c in chunks:
+            cur = self._db.execute(
+                "INSERT INTO chunks (id, collection, path, ordinal, page, start, end, text, flags) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (c.id, collection, c.doc_path, c.ordinal, c.page, c.start, c.end, c.text, ",".join(c.flags)),
+            )
+            self._index_terms(cur.lastrowid, c.text)
+        self._db.execute(
+            "INSERT INTO documents (collection, path, sha256, size, mtime, pages, chunks, parser, ingested_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (collection, *astuple(info)),
+        )
+
+    def _upsert(self, collection: str, chunks: Sequence[Chunk], vectors: np.ndarray, sha256: dict[str, str]) -> None:
+        """Store vectors with everything a mirror needs to rebuild the chunk rows from the server;
+        ``sha256`` maps each chunk's document to the version the chunks belong to."""
         col = self._vectors(collection, create=True)
         for i in range(0, len(chunks), _BATCH):
             batch = chunks[i : i + _BATCH]
@@ -307,12 +368,114 @@ class Store:
                 ids=[c.id for c in batch],
                 embeddings=vectors[i : i + _BATCH],
                 documents=[c.text for c in batch],
-                metadatas=[{"path": c.doc_path, "page": c.page, "ordinal": c.ordinal} for c in batch],
+                metadatas=[
+                    {
+                        "path": c.doc_path,
+                        "page": c.page,
+                        "ordinal": c.ordinal,
+                        "start": c.start,
+                        "end": c.end,
+                        "flags": ",".join(c.flags),
+                        "sha256": sha256[c.doc_path],
+                    }
+                    for c in batch
+                ],
             )
+
+    # -- server mode: the shared manifest and this process's mirror of it -----------------------
+
+    def _publish(self, collection: str, info: DocumentInfo) -> None:
+        """Server mode: make ``info`` the document's version for every reader (the commit point)."""
+        manifest = self._manifest(collection) if self.endpoint is not None else None
+        if manifest is not None:
+            manifest.upsert(ids=[info.path], embeddings=[[1.0]], metadatas=[asdict(info)])
+
+    def _sync(self, collection: str, *, force: bool = False) -> None:
+        """Server mode: bring this collection's mirror up to date with the server's manifest."""
+        if self.endpoint is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._synced.get(collection, -SYNC_SECONDS) < SYNC_SECONDS:
+            return
+        manifest = self._manifest(collection)
+        got = manifest.get(include=["metadatas"]) if manifest is not None else {"ids": [], "metadatas": []}
+        remote = {path: DocumentInfo(**meta) for path, meta in zip(got["ids"], got["metadatas"], strict=True)}
+        local = {
+            r[0]: DocumentInfo(*r)
+            for r in self._db.execute(
+                "SELECT path, sha256, size, mtime, pages, chunks, parser, ingested_at FROM documents WHERE collection = ?",
+                (collection,),
+            )
+        }
+        with self._db:
+            for path in local.keys() - remote.keys():
+                self._delete_rows(collection, path)
+        for path, info in remote.items():
+            have = local.get(path)
+            if have is None or (have.sha256, have.chunks, have.ingested_at) != (
+                info.sha256,
+                info.chunks,
+                info.ingested_at,
+            ):
+                self._mirror(collection, info)
+            elif have.mtime != info.mtime:
+                with self._db:
+                    self._db.execute(
+                        "UPDATE documents SET mtime = ? WHERE collection = ? AND path = ?",
+                        (info.mtime, collection, path),
+                    )
+        self._synced[collection] = now
+
+    def _mirror(self, collection: str, info: DocumentInfo) -> None:
+        """Copy one document's chunks from the server, if all of its version are there."""
+        col = self._vectors(collection)
+        got = col.get(where={"path": info.path}, include=["documents", "metadatas"]) if col is not None else None
+        rows = (
+            [
+                Chunk(
+                    cid,
+                    info.path,
+                    m["ordinal"],
+                    m["page"],
+                    m["start"],
+                    m["end"],
+                    text,
+                    tuple(filter(None, m["flags"].split(","))),
+                )
+                for cid, text, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+                if m.get("sha256") == info.sha256
+            ]
+            if got is not None
+            else []
+        )
+        if len(rows) != info.chunks:
+            log.debug("%s: %d of %d chunks on the server; not mirrored yet", info.path, len(rows), info.chunks)
+            return
+        with self._db:
+            self._write_rows(collection, info, sorted(rows, key=lambda c: c.ordinal))
+
+    @_locked
+    def drop(self, collection: str) -> None:
+        """Delete a whole collection: its vectors, its server manifest and its rows here."""
+        for name in (collection, collection + MANIFEST_SUFFIX):
+            self._collections.pop(name, None)
+            try:
+                self._chroma().delete_collection(name)
+            except Exception:  # noqa: BLE001 - missing collection; chromadb's error types vary
+                pass
+        with self._db:
+            for path in [
+                r[0] for r in self._db.execute("SELECT path FROM documents WHERE collection = ?", (collection,))
+            ]:
+                self._delete_rows(collection, path)
+            self._db.execute("DELETE FROM collections WHERE name = ?", (collection,))
 
     @_locked
     def touch_document(self, collection: str, path: str, mtime: float) -> None:
         """Record a new mtime for a file whose content did not change."""
+        info = self.document(collection, path)
+        if info is not None:
+            self._publish(collection, replace(info, mtime=mtime))
         with self._db:
             self._db.execute(
                 "UPDATE documents SET mtime = ? WHERE collection = ? AND path = ?", (mtime, collection, path)
@@ -331,6 +494,9 @@ class Store:
         """Delete one document and its vectors; False when it was not there."""
         if self.document(collection, path) is None:
             return False
+        manifest = self._manifest(collection) if self.endpoint is not None else None
+        if manifest is not None:
+            manifest.delete(ids=[path])
         with self._db:
             self._delete_rows(collection, path)
         self._drop_stale_vectors(collection, path, ())
@@ -341,6 +507,7 @@ class Store:
     @_locked
     def check(self, collection: str) -> Consistency:
         """Compare the manifest of one collection with its lexical rows and its vectors."""
+        self._sync(collection, force=True)
         db = self._db
         listed = {r[0] for r in db.execute("SELECT id FROM chunks WHERE collection = ?", (collection,))}
         col = self._vectors(collection)
@@ -392,7 +559,8 @@ class Store:
         vectors = self.check(collection)  # rows deleted above may have turned vectors into orphans
         for i in range(0, len(vectors.missing_vectors), _BATCH):
             chunks = list(self.chunks(collection, vectors.missing_vectors[i : i + _BATCH]).values())
-            self._upsert(collection, chunks, embed([c.text for c in chunks]))
+            versions = {d.path: d.sha256 for d in self.documents(collection)}
+            self._upsert(collection, chunks, embed([c.text for c in chunks]), versions)
         col = self._vectors(collection)
         for i in range(0, len(vectors.orphan_vectors), _BATCH):
             col.delete(ids=vectors.orphan_vectors[i : i + _BATCH])
@@ -418,6 +586,7 @@ class Store:
     @_locked
     def dense_search(self, collection: str, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
         """Nearest chunks by cosine similarity, best first."""
+        self._sync(collection)
         col = self._vectors(collection)
         if col is None or n <= 0:
             return []
@@ -430,6 +599,7 @@ class Store:
     @_locked
     def lexical_search(self, collection: str, question: str, n: int) -> list[tuple[str, float]]:
         """BM25 matches of the question's terms, best first (score: higher is better)."""
+        self._sync(collection)
         expression = lexical.match_expression(question)
         if expression is None:
             return []
@@ -452,3 +622,10 @@ class Store:
     def close(self) -> None:
         """Close the SQLite connection (chromadb closes with the process)."""
         self._db.close()
+
+
+def _chroma_settings() -> Any:
+    """chromadb client settings: no telemetry, no reset endpoint."""
+    from chromadb.config import Settings as ChromaSettings
+
+    return ChromaSettings(anonymized_telemetry=False, allow_reset=False)

@@ -1,0 +1,78 @@
+"""The servers ragkit may talk to, and the rule that keeps documents on named machines.
+
+In the embedded default ragkit opens no connection at all. With ``store_url`` or ``llm_url`` it
+sends chunks, vectors and questions to a Chroma server and a model server. Such a URL is
+accepted only when its host is this machine (loopback) or a host the user listed in
+``allow_remote``: a typo or a pasted URL never sends confidential documents to a host nobody
+named. Proxies from the environment are bypassed for these hosts, so a ``HTTPS_PROXY`` set for
+pip cannot route documents through a third machine either.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from .errors import ConfigError
+from .serve import is_loopback
+
+#: What each URL setting is for, as ``ragkit doctor`` names it.
+ROLES = {"store_url": "vector store (Chroma server)", "llm_url": "model server (OpenAI-compatible)"}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One server URL, checked."""
+
+    setting: str
+    url: str
+    host: str
+    port: int
+    tls: bool
+
+    @property
+    def local(self) -> bool:
+        """True when the server is on this machine."""
+        return is_loopback(self.host)
+
+    @property
+    def base(self) -> str:
+        """``scheme://host:port`` with the path the user gave, without a trailing slash."""
+        return self.url.rstrip("/")
+
+    def __str__(self) -> str:
+        where = "this machine" if self.local else "remote host, allowed by allow_remote"
+        return f"{ROLES.get(self.setting, self.setting)}: {self.url} ({where})"
+
+
+def parse(setting: str, url: str, allow_remote: Sequence[str]) -> Endpoint:
+    """Check ``url`` for ``setting``; a ConfigError says why it is refused and how to allow it."""
+    flag = "--" + setting.replace("_", "-")
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{flag} {url!r}: expected http://HOST:PORT or https://HOST:PORT")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ConfigError(f"{flag} {url!r}: no user, password, query or fragment in the URL")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise ConfigError(f"{flag} {url!r}: invalid port") from None
+    host = parts.hostname
+    allowed = {h.strip().lower() for h in allow_remote}
+    if not is_loopback(host) and host.lower() not in allowed:
+        raise ConfigError(
+            f"{flag} {url}: {host} is not this machine, and your documents would be sent there; "
+            f"pass --allow-remote {host} (or add it to allow_remote in the config file) if you mean it"
+        )
+    bypass_proxies(host)
+    return Endpoint(setting, url.strip(), host, port, parts.scheme == "https")
+
+
+def bypass_proxies(host: str) -> None:
+    """Add ``host`` to ``NO_PROXY`` so that HTTP clients built from now on connect directly."""
+    for name in ("NO_PROXY", "no_proxy"):
+        present = [h for h in os.environ.get(name, "").split(",") if h]
+        if host not in present:
+            os.environ[name] = ",".join([*present, host])
