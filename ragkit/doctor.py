@@ -3,7 +3,9 @@ that a real ingest + query makes no connection beyond this machine.
 
 Every check is one :class:`Check` (``ok``, ``warn`` or ``FAIL`` plus one line of text); doctor
 passes when none failed. The self-test runs the real CLI in a subprocess with a temporary HOME
-and data dir, recorded by :mod:`ragkit.privacy`, so it tests exactly what a user runs.
+and data dir, recorded by :mod:`ragkit.privacy`, so it tests exactly what a user runs. With a
+store server or model server configured, the self-test goes through them (in a collection of
+its own, dropped afterwards), and connections to exactly those hosts are allowed.
 """
 
 from __future__ import annotations
@@ -13,17 +15,18 @@ import json
 import os
 import platform
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from itertools import chain
 from pathlib import Path
 
-from . import models
+from . import endpoints, models
 from ._offline import OFFLINE_ENV
 from .config import default_config_file
 from .errors import RagkitError
 from .library import Ragkit
-from .privacy import Recorder
+from .privacy import Recorder, allowed_addresses
 
 #: Distributions whose versions decide what ragkit does with your data.
 PACKAGES = ("ragkit", "chromadb", "llama_cpp_python", "torch", "sentence-transformers", "pypdf")
@@ -61,20 +64,53 @@ def paths(kit: Ragkit, config_file: Path | None) -> Iterator[Check]:
     config = config_file or (Path(os.environ["RAGKIT_CONFIG"]) if os.environ.get("RAGKIT_CONFIG") else None)
     config = config or default_config_file()
     yield Check("ok", f"data dir: {settings.data_dir}")
+    if settings.store_url:
+        yield Check("ok", f"manifest and lexical index (mirror of the store server): {kit.store.manifest_dir}")
     yield Check("ok", f"models dir: {settings.models_dir}")
     yield Check("ok", f"config file: {config}" + ("" if config.is_file() else " (none; defaults apply)"))
 
 
+#: Per server kind: the path that answers when the server is up.
+_PROBES = {"store_url": "/api/v2/heartbeat", "llm_url": "/v1/models"}
+
+
+def endpoint_checks(kit: Ragkit) -> Iterator[Check]:
+    """Every server ragkit would connect to, whether it is this machine, and whether it answers."""
+    import httpx
+
+    settings = kit.settings
+    named = [(name, getattr(settings, name)) for name in _PROBES if getattr(settings, name)]
+    if not named:
+        yield Check("ok", "endpoints: none; embedded store and in-process model, no connection is made")
+        return
+    if settings.allow_remote:
+        yield Check("ok", f"allow_remote: {', '.join(settings.allow_remote)}")
+    for name, url in named:
+        endpoint = endpoints.parse(name, url, settings.allow_remote)
+        base = endpoint.base.removesuffix("/v1")
+        headers = (
+            {"Authorization": f"Bearer {settings.llm_api_key}"} if name == "llm_url" and settings.llm_api_key else {}
+        )
+        try:
+            response = httpx.get(base + _PROBES[name], timeout=10, trust_env=False, headers=headers)
+            problem = "" if response.status_code < 400 else f"HTTP {response.status_code}"
+        except httpx.HTTPError as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+        yield Check("FAIL" if problem else "ok", f"endpoint {endpoint}: " + (problem or "answers"))
+
+
 def model_checks(kit: Ragkit) -> Iterator[Check]:
     """Every packaged model with its pinned sha256; the models in use are verified against it."""
+    remote = bool(kit.settings.llm_url)  # the answer model is the server's; the embedder is still local
     try:
-        models.resolve_llm(kit.settings.model, kit.settings.models_dir)
+        if not remote:
+            models.resolve_llm(kit.settings.model, kit.settings.models_dir)
         models.embedder_dir()
         verified = ""
     except RagkitError as exc:
         verified = str(exc)
     for row in kit.models():
-        in_use = row.name == kit.settings.model or row.kind == "embedder"
+        in_use = (row.name == kit.settings.model and not remote) or row.kind == "embedder"
         where = row.path if row.installed else "not installed"
         text = f"model {row.name} ({row.kind}{', in use' if in_use else ''}): sha256 {row.sha256}, {where}"
         if in_use and verified:
@@ -104,7 +140,11 @@ def store_checks(kit: Ragkit, repair: bool) -> Iterator[Check]:
         yield Check("warn", f"write lock: pid {pid} was interrupted while writing; the next write repairs the store")
     else:
         yield Check("ok", "write lock: free")
-    found = kit.check_store(repair=repair)
+    try:
+        found = kit.check_store(repair=repair)
+    except RagkitError as exc:
+        yield Check("FAIL", f"store: {exc}")
+        return
     if not found:
         yield Check("ok", "collections: none yet")
     for c in found:
@@ -119,6 +159,14 @@ def store_checks(kit: Ragkit, repair: bool) -> Iterator[Check]:
 
 def self_test(kit: Ragkit) -> Check:
     """Ingest the bundled document and ask about it in a recorded subprocess with a fresh HOME."""
+    settings = kit.settings
+    named = [
+        endpoints.parse(name, getattr(settings, name), settings.allow_remote)
+        for name in _PROBES
+        if getattr(settings, name)
+    ]
+    servers = {e.host for e in named if not e.local}
+    collection = f"doctor-selftest-{uuid.uuid4().hex[:12]}"
     with tempfile.TemporaryDirectory(prefix="ragkit-doctor-") as tmp:
         work = Path(tmp)
         (work / "home").mkdir()
@@ -127,13 +175,23 @@ def self_test(kit: Ragkit) -> Check:
             HOME=str(work / "home"),
             XDG_CONFIG_HOME=str(work / "config"),
             RAGKIT_DATA_DIR=str(work / "data"),
-            RAGKIT_MODELS_DIR=str(kit.settings.models_dir),
-            RAGKIT_MODEL=kit.settings.model,
+            RAGKIT_MODELS_DIR=str(settings.models_dir),
+            RAGKIT_MODEL=settings.model,
+            RAGKIT_COLLECTION=collection,
+            RAGKIT_STORE_URL=settings.store_url,
+            RAGKIT_LLM_URL=settings.llm_url,
+            RAGKIT_ALLOW_REMOTE=",".join(settings.allow_remote),
+            RAGKIT_LLM_API_KEY=settings.llm_api_key,
         )
-        recorder = Recorder(work)
+        recorder = Recorder(work, allowed=allowed_addresses(sorted(servers)))
         commands = [["ingest", "--quiet", str(SELFTEST_DOC)], ["query", "--json", SELFTEST_QUESTION]]
-        run = recorder.run(commands, env, SELFTEST_TIMEOUT_S)
+        try:
+            run = recorder.run(commands, env, SELFTEST_TIMEOUT_S)
+        finally:
+            if settings.store_url:
+                kit.store.drop(collection)
     what = f"self-test (ingest + query in a subprocess, recorded by {run.method})"
+    beyond = f"no connection beyond loopback{' and ' + ', '.join(sorted(servers)) if servers else ''}"
     if run.outside:
         return Check("FAIL", f"{what}: connections outside this machine: {'; '.join(run.outside)}")
     if run.returncode != 0:
@@ -145,7 +203,7 @@ def self_test(kit: Ragkit) -> Check:
         return Check("FAIL", f"{what}: no answer in the output: {run.stdout[-200:]!r}")
     text = " ".join(answer["answer"].split())
     status = "warn" if answer["declined"] else "ok"
-    return Check(status, f"{what}: no connection beyond loopback; answer: {text[:100]!r}")
+    return Check(status, f"{what}: {beyond}; answer: {text[:100]!r}")
 
 
 def run(
@@ -159,7 +217,12 @@ def run(
         report(check)
 
     for check in chain(
-        [versions()], paths(kit, config_file), model_checks(kit), [offline_switches()], store_checks(kit, repair)
+        [versions()],
+        paths(kit, config_file),
+        endpoint_checks(kit),
+        model_checks(kit),
+        [offline_switches()],
+        store_checks(kit, repair),
     ):
         add(check)
     if self_test_run:

@@ -4,8 +4,9 @@ A run is recorded two ways at once. Python's audit hooks see every ``socket.conn
 lookup the interpreter makes. When strace is installed, the kernel's view of ``connect`` from
 every thread and child process is recorded too, which also covers native code (onnxruntime's
 telemetry threads, the Streamlit server that ``ragkit ui`` starts) and code that runs before the
-hook is installed (``sitecustomize``). Loopback and unix sockets are allowed; anything else, and
-any lookup of a name other than ``localhost``, is a finding. ``ragkit doctor`` and the tests use
+hook is installed (``sitecustomize``). Loopback and unix sockets are allowed, and so are the
+servers the user named (``store_url``/``llm_url`` on hosts in ``allow_remote``); anything else,
+and any lookup of another name than those and ``localhost``, is a finding. ``ragkit doctor`` and the tests use
 this module.
 """
 
@@ -15,6 +16,7 @@ import ipaddress
 import json
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -52,28 +54,29 @@ _INET = re.compile(r'sin_addr=inet_addr\("([^"]+)"\)|inet_pton\(AF_INET6, "([^"]
 _PORT = re.compile(r"sin6?_port=htons\((\d+)\)")
 
 
-def outside_connections(strace_log: str) -> list[str]:
-    """``connect`` calls to non-loopback addresses in ``strace -e trace=connect`` output."""
+def outside_connections(strace_log: str, allowed: frozenset[str] = frozenset()) -> list[str]:
+    """``connect`` calls to non-loopback addresses not in ``allowed``, in ``strace -e trace=connect`` output."""
     found = []
     for line in strace_log.splitlines():
         if "connect(" not in line:
             continue
         for v4, v6 in _INET.findall(line):
-            if not is_loopback(v4 or v6):
+            if not is_loopback(v4 or v6) and (v4 or v6) not in allowed:
                 port = _PORT.search(line)
                 found.append(f"connect to {v4 or v6}" + (f" port {port.group(1)}" if port else ""))
     return found
 
 
-def outside_events(audit_log: str) -> list[str]:
-    """Connections to non-loopback addresses and lookups of non-local names in the runner's log."""
+def outside_events(audit_log: str, allowed: frozenset[str] = frozenset()) -> list[str]:
+    """Connections to non-loopback addresses and lookups of non-local names in the runner's log,
+    except to the hosts and addresses in ``allowed``."""
     found = []
     for line in audit_log.splitlines():
         event, address = json.loads(line)
         if event in ("socket.connect", "socket.sendto"):
-            if isinstance(address, list) and not is_loopback(str(address[0])):
+            if isinstance(address, list) and not is_loopback(str(address[0])) and str(address[0]) not in allowed:
                 found.append(f"connect to {address[0]} port {address[1]}")
-        elif address is not None and _remote_name(str(address)):
+        elif address is not None and _remote_name(str(address)) and str(address) not in allowed:
             found.append(f"name lookup of {address}")
     return found
 
@@ -101,7 +104,9 @@ class Recording:
 class Recorder:
     """Wraps ragkit CLI commands so that their network use is logged under ``workdir``."""
 
-    def __init__(self, workdir: Path, *, use_strace: bool = True) -> None:
+    def __init__(self, workdir: Path, *, use_strace: bool = True, allowed: frozenset[str] = frozenset()) -> None:
+        #: Hosts and addresses the user named as servers (see :func:`allowed_addresses`).
+        self.allowed = allowed
         self.audit = workdir / "audit.jsonl"
         self.trace = workdir / "strace.txt"
         self.strace = shutil.which("strace") if use_strace else None
@@ -116,12 +121,23 @@ class Recorder:
 
     def findings(self) -> list[str]:
         """Non-local network use recorded so far, each naming the address."""
-        found = outside_events(self.audit.read_text()) if self.audit.exists() else []
+        found = outside_events(self.audit.read_text(), self.allowed) if self.audit.exists() else []
         if self.strace and self.trace.exists():
-            found += outside_connections(self.trace.read_text())
+            found += outside_connections(self.trace.read_text(), self.allowed)
         return list(dict.fromkeys(found))
 
     def run(self, commands: Sequence[Sequence[str]], env: Mapping[str, str], timeout: float) -> Recording:
         """Run the commands to completion and return what they did."""
         done = subprocess.run(self.command(commands), env=dict(env), capture_output=True, text=True, timeout=timeout)
         return Recording(done.returncode, done.stdout, done.stderr, self.method, self.findings())
+
+
+def allowed_addresses(hosts: Sequence[str]) -> frozenset[str]:
+    """The named server hosts plus the addresses they resolve to (what strace reports)."""
+    found = set(hosts)
+    for host in hosts:
+        try:
+            found.update(str(info[4][0]) for info in socket.getaddrinfo(host, None))
+        except OSError:
+            pass  # unresolvable now: the recorded run cannot reach it either
+    return frozenset(found)

@@ -202,7 +202,10 @@ class Store:
                 host=endpoint.host, port=endpoint.port, ssl=endpoint.tls, settings=_chroma_settings()
             )
         except Exception as exc:  # noqa: BLE001 - connection errors surface as several types
-            raise RagkitError(f"store server {endpoint.url}: cannot connect ({type(exc).__name__}: {exc})") from None
+            reason = str(exc) or type(exc).__name__
+            raise RagkitError(
+                f"store server {endpoint.url}: cannot connect ({reason}); is `chroma run` listening there?"
+            ) from None
 
     @_locked
     def reopen(self) -> None:

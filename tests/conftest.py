@@ -78,3 +78,21 @@ def sample_kit(tmp_path_factory: pytest.TempPathFactory, isolated_env: None) -> 
     report = kit.ingest([SAMPLE_DOCS])
     assert not report.failed, report.to_json()
     return kit
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory, isolated_env: None) -> Iterator[dict[str, str]]:
+    """A real Chroma server and a real model server (llama-cpp-python's, the 0.5B) on free
+    loopback ports for the whole session, as ``RAGKIT_STORE_URL``/``RAGKIT_LLM_URL`` values."""
+    from ragkit import models
+    from ragkit.llm import default_threads
+
+    from .servers import chroma_server, model_server
+
+    logs = tmp_path_factory.mktemp("server-logs")
+    gguf, label = models.resolve_llm(TEST_MODEL, load_settings().models_dir)
+    with (
+        chroma_server(tmp_path_factory.mktemp("chroma-server"), log_dir=logs) as store_url,
+        model_server(gguf, label, threads=default_threads(), log_dir=logs) as llm_url,
+    ):
+        yield {"RAGKIT_STORE_URL": store_url, "RAGKIT_LLM_URL": llm_url}
