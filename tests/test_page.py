@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ragkit import Ragkit
+from ragkit import Ragkit, load_settings
 from ragkit.answer import REFUSALS
 
-from .conftest import ROOT, ragkit_cli
+from .conftest import ROOT, SAMPLE_DOCS, ragkit_cli
 
 APP = str(ROOT / "ui" / "app.py")
 
@@ -42,6 +42,23 @@ def test_question_round_trip_with_sources(monkeypatch: pytest.MonkeyPatch, sampl
     assert any("it_security_policy.md · page 1" in t for t in titles), titles
     passages = " ".join(m.value for e in app.expander for m in e.markdown)
     assert "**" in passages and "14 characters" in passages  # the supporting sentence is highlighted
+
+
+@pytest.mark.llm
+def test_page_answers_through_the_team_servers(
+    monkeypatch: pytest.MonkeyPatch, servers: dict[str, str], tmp_path: Path
+) -> None:
+    """The page on a Chroma server and a model server (``RAGKIT_STORE_URL``/``RAGKIT_LLM_URL``)."""
+    for name, value in {**servers, "RAGKIT_COLLECTION": "page-served"}.items():
+        monkeypatch.setenv(name, value)
+    writer = Ragkit(load_settings({"data_dir": tmp_path / "writer"}))  # another machine ingests
+    assert not writer.ingest([SAMPLE_DOCS]).failed
+    app = page(monkeypatch, tmp_path / "reader")
+    assert "4 document(s)" in app.sidebar.subheader[0].value
+    app.chat_input[0].set_value("What is the minimum password length for Northwind accounts?").run()
+    assert not app.exception, app.exception
+    assert "14" in " ".join(m.value for m in app.chat_message[1].markdown)
+    assert any("it_security_policy.md · page 1" in e.label for e in app.expander)
 
 
 @pytest.mark.llm
