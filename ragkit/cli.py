@@ -336,7 +336,9 @@ def ui(ctx: click.Context, port: int | None, host: str, expose: bool) -> None:
     """Open the ragkit page in the browser (Streamlit, on 127.0.0.1 by default)."""
     kit = _kit(ctx)
     env = dict(os.environ)
-    env.update({f"RAGKIT_{k.upper()}": str(v) for k, v in ctx.obj.items() if v is not None and k != "config"})
+    for name, value in ctx.obj.items():  # the group's flags reach the page as its RAGKIT_* settings
+        if value is not None and name != "config":
+            env[f"RAGKIT_{name.upper()}"] = ",".join(value) if isinstance(value, tuple) else str(value)
     if ctx.obj.get("config"):
         env["RAGKIT_CONFIG"] = str(ctx.obj["config"])
     env.pop(EXPOSED_ENV, None)
@@ -435,6 +437,19 @@ def models(ctx: click.Context, as_json: bool) -> None:
             f"{r.name}{default}  [{r.kind}, {r.license}, {r.size / 1e6:.0f} MB]\n  {r.description}\n"
             f"  path:   {state}\n  sha256: {r.sha256}"
         )
+
+
+@models.command("path")
+@click.argument("name", required=False)
+@click.pass_context
+def models_path(ctx: click.Context, name: str | None) -> None:
+    """Print the verified GGUF file of a model (default: the configured one), assembling a
+    packaged model first: what a model server such as `python -m llama_cpp.server --model` loads."""
+    from .models import resolve_llm
+
+    kit = _kit(ctx)
+    path, _label = resolve_llm(name or kit.settings.model, kit.settings.models_dir)
+    click.echo(str(path))
 
 
 @models.command("add")

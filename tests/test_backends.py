@@ -17,7 +17,7 @@ import pytest
 from ragkit import Ragkit, load_settings
 from ragkit.config import MANIFEST_SUFFIX
 from ragkit.endpoints import parse
-from ragkit.errors import ConfigError
+from ragkit.errors import ConfigError, RagkitError
 
 from .conftest import SAMPLE_DOCS, ragkit_cli
 from .test_eval import DATA as EVAL_DATA
@@ -118,6 +118,11 @@ def test_ingest_reingest_remove_and_search_match_the_embedded_store(
     ]
     kit = Ragkit(load_settings({"data_dir": first, "store_url": env["RAGKIT_STORE_URL"]}))
     assert all(c.ok for c in kit.check_store() if c.collection == name), kit.check_store()
+    # The server records the embedder: a machine with another embedding model is refused.
+    with pytest.raises(RagkitError, match="was built with embedder"):
+        Ragkit(
+            load_settings({"data_dir": tmp_path / "machine-c", "store_url": env["RAGKIT_STORE_URL"]})
+        ).store.check_embedder(name, "some-other-embedder")
 
 
 def test_two_concurrent_ingests_into_one_server(servers: dict[str, str], docs_copy: Path, tmp_path: Path) -> None:
@@ -244,3 +249,28 @@ def test_doctor_shows_and_checks_every_endpoint(servers: dict[str, str], tmp_pat
 def test_manifest_suffix_is_reserved() -> None:
     with pytest.raises(ConfigError, match="suffix"):
         load_settings({"collection": "team" + MANIFEST_SUFFIX}, environ={})
+
+
+@pytest.mark.llm
+def test_eval_qa_through_both_servers_matches_embedded(servers: dict[str, str], tmp_path: Path) -> None:
+    args = [
+        "eval",
+        "qa",
+        "--passages",
+        str(EVAL_DATA / "passages.jsonl"),
+        "--questions",
+        str(EVAL_DATA / "questions.jsonl"),
+    ]
+    args += ["--pipeline", "default", "--json", "-q"]
+    embedded = cli_json(*args, "--out", str(tmp_path / "embedded.jsonl"))
+    served = cli_json(*args, "--out", str(tmp_path / "served.jsonl"), env=servers)
+    local, remote = (
+        {k: v for k, v in r["pipelines"][0]["scores"].items() if "ms" not in k} for r in (embedded, served)
+    )  # type: ignore[index]
+    assert remote == local  # every score but the timings
+
+    def answers(path: Path) -> list[tuple]:
+        lines = [json.loads(line) for line in path.read_text().splitlines()]
+        return [(a["id"], a["answer"], a["declined"], [s["chunk_id"] for s in a["sources"]]) for a in lines]
+
+    assert answers(tmp_path / "served.jsonl") == answers(tmp_path / "embedded.jsonl")
