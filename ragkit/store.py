@@ -140,12 +140,22 @@ class Consistency:
 
 
 def _locked(method: Callable[..., T]) -> Callable[..., T]:
-    """Run a Store method under the store's lock (one SQLite connection, many threads)."""
+    """Run a Store method under the store's lock (one SQLite connection, many threads).
+
+    In server mode a network failure becomes a one-line RagkitError naming the server.
+    """
 
     @functools.wraps(method)
     def wrapper(self: Store, *args: Any, **kwargs: Any) -> T:
+        import httpx
+
         with self.lock:
-            return method(self, *args, **kwargs)
+            try:
+                return method(self, *args, **kwargs)
+            except httpx.HTTPError as exc:
+                if self.endpoint is None:
+                    raise
+                raise RagkitError(f"store server {self.endpoint.url}: {type(exc).__name__}: {exc}") from None
 
     return wrapper
 
@@ -233,9 +243,9 @@ class Store:
 
     def _server_collection(self, name: str, create: dict[str, Any] | None) -> Any | None:
         """A chromadb collection by name, created with metadata ``create`` if given, else None if missing."""
+        client = self._chroma()  # first: it drops cached collections when another process wrote
         if name in self._collections:
             return self._collections[name]
-        client = self._chroma()
         try:
             col = client.get_collection(name, embedding_function=None)
         except Exception:  # noqa: BLE001 - chromadb raises different types across versions
