@@ -7,6 +7,7 @@ Every test writes to a collection of its own, so they share the session's server
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -135,7 +136,7 @@ def test_two_concurrent_ingests_into_one_server(servers: dict[str, str], docs_co
         subprocess.Popen(
             [sys.executable, "-m", "ragkit.cli", "--data-dir", str(tmp_path / f"m{i}"), "ingest", "-q", "-c", name]
             + [str(f) for f in half],
-            env={**__import__("os").environ, **env},
+            env={**os.environ, **env},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
