@@ -271,7 +271,11 @@ def test_eval_qa_through_both_servers_matches_embedded(servers: dict[str, str], 
     assert remote == local  # every score but the timings
 
     def answers(path: Path) -> list[tuple]:
+        # Chunk ids hash the passage file's path, which lies in each run's own temporary folder;
+        # the passages, their order and which of them the answer cites must be the same.
         lines = [json.loads(line) for line in path.read_text().splitlines()]
-        return [(a["id"], a["answer"], a["declined"], [s["chunk_id"] for s in a["sources"]]) for a in lines]
+        return [
+            (a["id"], a["answer"], a["declined"], [(s["doc_id"], s["cited"]) for s in a["sources"]]) for a in lines
+        ]
 
     assert answers(tmp_path / "served.jsonl") == answers(tmp_path / "embedded.jsonl")
