@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from .records import Answer, FileResult
 from .retrieve import PIPELINES
 from .serve import EXPOSED_ENV, PASSWORD_ENV, free_port, is_loopback
 from .serve import command as serve_command
+from .serve import run as run_page
 
 
 class _Group(click.Group):
@@ -351,11 +351,7 @@ def ui(ctx: click.Context, port: int | None, host: str, expose: bool) -> None:
     port = port or free_port(host if is_loopback(host) else "0.0.0.0")
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     click.echo(f"ragkit page for {kit.settings.data_dir}: http://{shown}:{port}  (Ctrl-C to stop)", err=True)
-    try:
-        code = subprocess.call(serve_command(host, port), env=env)
-    except KeyboardInterrupt:
-        code = 0
-    ctx.exit(code)
+    ctx.exit(run_page(serve_command(host, port), env))
 
 
 @cli.command()

@@ -110,9 +110,15 @@ class Settings:
             raise ConfigError(
                 f"invalid collection name {self.collection!r}: the suffix {MANIFEST_SUFFIX} is ragkit's own"
             )
-        for name in ("store_url", "llm_url"):
-            if getattr(self, name):
-                endpoints.parse(name, getattr(self, name), self.allow_remote)
+        self.endpoints()  # refuses a URL whose host nobody allowed, before anything connects
+
+    def endpoints(self) -> dict[str, endpoints.Endpoint]:
+        """The servers these settings name (``store_url``, ``llm_url``), checked; empty when embedded."""
+        return {
+            name: endpoints.parse(name, url, self.allow_remote)
+            for name in endpoints.ROLES
+            if (url := getattr(self, name))
+        }
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from itertools import chain
 from pathlib import Path
 
-from . import endpoints, models
+from . import models
 from ._offline import OFFLINE_ENV
 from .config import default_config_file
 from .errors import RagkitError
@@ -31,7 +31,7 @@ from .privacy import Recorder, allowed_addresses
 #: Distributions whose versions decide what ragkit does with your data.
 PACKAGES = ("ragkit", "chromadb", "llama_cpp_python", "torch", "sentence-transformers", "pypdf")
 #: The document the self-test ingests (shipped inside the package) and what it asks about it.
-SELFTEST_DOC = Path(__file__).resolve().parent / "selftest" / "selftest.md"
+SELFTEST_DOC = Path(__file__).resolve().parent / "selftest.md"
 SELFTEST_QUESTION = "Who is the keeper of the Harbor Point lighthouse?"
 SELFTEST_TIMEOUT_S = 900
 
@@ -79,14 +79,13 @@ def endpoint_checks(kit: Ragkit) -> Iterator[Check]:
     import httpx
 
     settings = kit.settings
-    named = [(name, getattr(settings, name)) for name in _PROBES if getattr(settings, name)]
+    named = settings.endpoints()
     if not named:
         yield Check("ok", "endpoints: none; embedded store and in-process model, no connection is made")
         return
     if settings.allow_remote:
         yield Check("ok", f"allow_remote: {', '.join(settings.allow_remote)}")
-    for name, url in named:
-        endpoint = endpoints.parse(name, url, settings.allow_remote)
+    for name, endpoint in named.items():
         base = endpoint.base.removesuffix("/v1")
         headers = (
             {"Authorization": f"Bearer {settings.llm_api_key}"} if name == "llm_url" and settings.llm_api_key else {}
@@ -160,12 +159,7 @@ def store_checks(kit: Ragkit, repair: bool) -> Iterator[Check]:
 def self_test(kit: Ragkit) -> Check:
     """Ingest the bundled document and ask about it in a recorded subprocess with a fresh HOME."""
     settings = kit.settings
-    named = [
-        endpoints.parse(name, getattr(settings, name), settings.allow_remote)
-        for name in _PROBES
-        if getattr(settings, name)
-    ]
-    servers = {e.host for e in named if not e.local}
+    servers = {e.host for e in settings.endpoints().values() if not e.local}
     collection = f"doctor-selftest-{uuid.uuid4().hex[:12]}"
     with tempfile.TemporaryDirectory(prefix="ragkit-doctor-") as tmp:
         work = Path(tmp)

@@ -11,7 +11,7 @@ pip cannot route documents through a third machine either.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -43,8 +43,7 @@ class Endpoint:
         return self.url.rstrip("/")
 
     def __str__(self) -> str:
-        where = "this machine" if self.local else "remote host, allowed by allow_remote"
-        return f"{ROLES.get(self.setting, self.setting)}: {self.url} ({where})"
+        return f"{ROLES.get(self.setting, self.setting)}: {self.url} ({_where(self)})"
 
 
 def parse(setting: str, url: str, allow_remote: Sequence[str]) -> Endpoint:
@@ -76,3 +75,21 @@ def bypass_proxies(host: str) -> None:
         present = [h for h in os.environ.get(name, "").split(",") if h]
         if host not in present:
             os.environ[name] = ",".join([*present, host])
+
+
+def where_data_goes(named: Mapping[str, Endpoint]) -> str:
+    """One sentence for the page: which machines see the documents under these settings."""
+    if not named:
+        return "Private by design: your files, the search index and the language model all stay on this computer."
+    parts = []
+    if store := named.get("store_url"):
+        parts.append(f"passages and vectors are stored on the Chroma server at {store.url} ({_where(store)})")
+    if llm := named.get("llm_url"):
+        parts.append(f"questions and passages go to the model server at {llm.url} ({_where(llm)})")
+    else:
+        parts.append("the language model runs on this computer")
+    return "Private by design: " + "; ".join(parts) + ". Nothing goes to any other machine."
+
+
+def _where(endpoint: Endpoint) -> str:
+    return "this machine" if endpoint.local else "a host allowed in allow_remote"

@@ -35,7 +35,6 @@ from .chunk import Chunker, HFTokenizer
 from .config import Settings, load_settings
 from .discover import Limits
 from .embed import Embedder
-from .endpoints import parse as parse_endpoint
 from .errors import StoreLockedError
 from .focus import focus
 from .followup import History
@@ -87,10 +86,7 @@ class Ragkit:
     @cached_property
     def store(self) -> Store:
         """The data dir's store, or its mirror of a Chroma server (opened, not loaded: cheap)."""
-        url = self.settings.store_url
-        return Store(
-            self.settings.data_dir, parse_endpoint("store_url", url, self.settings.allow_remote) if url else None
-        )
+        return Store(self.settings.data_dir, self.settings.endpoints().get("store_url"))
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -119,8 +115,7 @@ class Ragkit:
 
     def _open_llm(self, wanted: str) -> ChatModel:
         settings = self.settings
-        if settings.llm_url:
-            endpoint = parse_endpoint("llm_url", settings.llm_url, settings.allow_remote)
+        if endpoint := settings.endpoints().get("llm_url"):
             return RemoteLLM(endpoint, wanted, api_key=settings.llm_api_key)
         path, label = models.resolve_llm(wanted, settings.models_dir)
         return LocalLLM(path, label, n_ctx=settings.n_ctx, n_threads=settings.n_threads)

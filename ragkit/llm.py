@@ -168,19 +168,37 @@ class RemoteLLM:
                     raise ModelError(
                         f"model server {self.api}/chat/completions: HTTP {response.status_code}: {response.text[:200]}"
                     )
-                for event in _events(response.iter_lines()):
-                    usage = event.get("usage") or {}
-                    if usage:
-                        stats.prompt_tokens = usage.get("prompt_tokens", stats.prompt_tokens)
-                        stats.completion_tokens = usage.get("completion_tokens", stats.completion_tokens)
-                    for choice in event.get("choices") or []:
-                        piece = (choice.get("delta") or {}).get("content")
-                        if piece:
-                            if not usage:
-                                stats.completion_tokens += 1
-                            yield piece
+                yield from _pieces(_events(response.iter_lines()), stats, self.api)
         except httpx.HTTPError as exc:
             raise ModelError(f"model server {self.api}: {type(exc).__name__}: {exc}") from None
+
+
+def _pieces(events: Iterator[dict[str, Any]], stats: Generation, api: str) -> Iterator[str]:
+    """The text pieces of a streamed chat completion, counting tokens into ``stats``.
+
+    A complete reply ends with a choice that has a ``finish_reason`` (``stop``, ``length``). A
+    stream that ends without one was cut short by the server (llama_cpp.server's default
+    ``--interrupt_requests`` does that when another request arrives): it is an error, never an
+    answer that silently lacks its end.
+    """
+    finished = False
+    for event in events:
+        usage = event.get("usage") or {}
+        if usage:
+            stats.prompt_tokens = usage.get("prompt_tokens", stats.prompt_tokens)
+            stats.completion_tokens = usage.get("completion_tokens", stats.completion_tokens)
+        for choice in event.get("choices") or []:
+            piece = (choice.get("delta") or {}).get("content")
+            if piece:
+                if not usage:
+                    stats.completion_tokens += 1
+                yield piece
+            finished = finished or bool(choice.get("finish_reason"))
+    if not finished:
+        raise ModelError(
+            f"model server {api}: the reply stopped without a finish reason, so it was cut short "
+            "(llama_cpp.server: start it with --interrupt_requests False)"
+        )
 
 
 def _events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:

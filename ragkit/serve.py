@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import importlib.util
 import ipaddress
+import signal
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -76,3 +78,25 @@ def command(host: str, port: int) -> list[str]:
         "--global.developmentMode",
         "false",
     ]
+
+
+def run(argv: list[str], env: dict[str, str]) -> int:
+    """Run the page server in the foreground until it exits; return its exit status.
+
+    SIGTERM and SIGHUP sent to ``ragkit ui`` (a service manager stopping it, a closed terminal)
+    are passed on, so the Streamlit process never outlives the command that started it. Ctrl-C
+    reaches both through the terminal's process group; the server then shuts down by itself.
+    """
+    child = subprocess.Popen(argv, env=env)
+
+    def forward(signum: int, _frame: object) -> None:
+        child.send_signal(signum)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), forward)
+    while True:
+        try:
+            return child.wait()
+        except KeyboardInterrupt:
+            continue  # the server got the same Ctrl-C and is stopping; wait for it

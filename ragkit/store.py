@@ -20,9 +20,11 @@ collection (``<name>__manifest``) holds one record per document. Publishing that
 commit point: a writer upserts the new vectors, then the record, then deletes the old vectors.
 The local SQLite file becomes a *mirror* (``<data dir>/servers/<host>-<port>/``) that each
 process brings up to date before it reads (:meth:`Store._sync`, at most every
-:data:`SYNC_SECONDS`): documents whose record changed are copied from the server, and only
-when all their vectors of that version are there, so a reader sees a document old or new, never
-half. The FTS5 lexical index lives in that mirror, which is why it always matches the server;
+:data:`SYNC_SECONDS`). That costs one small request while nothing changed: every writer sets
+the manifest's change record (:data:`CHANGES_ID`) to a new token after it changed a document
+record, and only a new token makes a reader fetch the records. Documents whose record changed
+are copied from the server, and only when all their vectors of that version are there, so a
+reader sees a document old or new, never half. The FTS5 lexical index lives in that mirror, which is why it always matches the server;
 processes sharing a data dir share the mirror (SQLite serializes their updates, and applying a
 document twice is harmless). Two machines that write the same path (the same absolute path on
 both) race as any two writers do: the last record wins and ``ragkit doctor`` reports vectors
@@ -37,6 +39,7 @@ import re
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, astuple, dataclass, field, replace
 from pathlib import Path
@@ -55,6 +58,10 @@ log = logging.getLogger(__name__)
 
 #: Server mode: a reader refreshes its mirror of a collection at most this often (seconds).
 SYNC_SECONDS = 1.0
+#: Server mode: the id of the manifest's change record, which every writer sets to a new random
+#: token after it changed a document record. Readers fetch the (many) document records only when
+#: the token differs from the one they last mirrored. Never a document path: those are absolute.
+CHANGES_ID = "ragkit:changes"
 
 #: Vectors per chromadb call (its batch limit is a few thousand).
 _BATCH = 1000
@@ -173,6 +180,8 @@ class Store:
             self.manifest_dir = data_dir / "servers" / re.sub(r"[^\w.-]", "_", f"{endpoint.host}-{endpoint.port}")
         self.manifest_dir.mkdir(parents=True, exist_ok=True)
         self._synced: dict[str, float] = {}
+        #: Server mode: per collection, the change token the mirror was last brought up to date with.
+        self._mirrored: dict[str, str] = {}
         self._db = sqlite3.connect(self.manifest_dir / "ragkit.sqlite3", timeout=60, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -293,7 +302,7 @@ class Store:
     def collections(self) -> list[str]:
         """Names of collections that hold at least one document."""
         if self.endpoint is not None:
-            return [name for name in self.names() if self._manifest(name).count()]
+            return [name for name in self.names() if _has_documents(self._manifest(name))]
         rows = self._db.execute("SELECT DISTINCT collection FROM documents ORDER BY collection")
         return [r[0] for r in rows]
 
@@ -402,6 +411,7 @@ class Store:
         manifest = self._manifest(collection) if self.endpoint is not None else None
         if manifest is not None:
             manifest.upsert(ids=[info.path], embeddings=[[1.0]], metadatas=[asdict(info)])
+            _changed(manifest)
 
     def _sync(self, collection: str, *, force: bool = False) -> None:
         """Server mode: bring this collection's mirror up to date with the server's manifest."""
@@ -411,8 +421,16 @@ class Store:
         if not force and now - self._synced.get(collection, -SYNC_SECONDS) < SYNC_SECONDS:
             return
         manifest = self._manifest(collection)
+        token = _change_token(manifest) if manifest is not None else ""
+        if token and not force and self._mirrored.get(collection) == token:
+            self._synced[collection] = now
+            return
         got = manifest.get(include=["metadatas"]) if manifest is not None else {"ids": [], "metadatas": []}
-        remote = {path: DocumentInfo(**meta) for path, meta in zip(got["ids"], got["metadatas"], strict=True)}
+        remote = {
+            path: DocumentInfo(**meta)
+            for path, meta in zip(got["ids"], got["metadatas"], strict=True)
+            if path != CHANGES_ID
+        }
         local = {
             r[0]: DocumentInfo(*r)
             for r in self._db.execute(
@@ -423,6 +441,7 @@ class Store:
         with self._db:
             for path in local.keys() - remote.keys():
                 self._delete_rows(collection, path)
+        complete = True
         for path, info in remote.items():
             have = local.get(path)
             if have is None or (have.sha256, have.chunks, have.ingested_at) != (
@@ -430,7 +449,7 @@ class Store:
                 info.chunks,
                 info.ingested_at,
             ):
-                self._mirror(collection, info)
+                complete = self._mirror(collection, info) and complete
             elif have.mtime != info.mtime:
                 with self._db:
                     self._db.execute(
@@ -438,9 +457,11 @@ class Store:
                         (info.mtime, collection, path),
                     )
         self._synced[collection] = now
+        if complete:  # else the next sync looks again, token or not
+            self._mirrored[collection] = token
 
-    def _mirror(self, collection: str, info: DocumentInfo) -> None:
-        """Copy one document's chunks from the server, if all of its version are there."""
+    def _mirror(self, collection: str, info: DocumentInfo) -> bool:
+        """Copy one document's chunks from the server if all of its version are there; say whether it was."""
         col = self._vectors(collection)
         got = col.get(where={"path": info.path}, include=["documents", "metadatas"]) if col is not None else None
         rows = (
@@ -463,9 +484,10 @@ class Store:
         )
         if len(rows) != info.chunks:
             log.debug("%s: %d of %d chunks on the server; not mirrored yet", info.path, len(rows), info.chunks)
-            return
+            return False
         with self._db:
             self._write_rows(collection, info, sorted(rows, key=lambda c: c.ordinal))
+        return True
 
     @_locked
     def drop(self, collection: str) -> None:
@@ -510,6 +532,7 @@ class Store:
         manifest = self._manifest(collection) if self.endpoint is not None else None
         if manifest is not None:
             manifest.delete(ids=[path])
+            _changed(manifest)
         with self._db:
             self._delete_rows(collection, path)
         self._drop_stale_vectors(collection, path, ())
@@ -642,3 +665,19 @@ def _chroma_settings() -> Any:
     from chromadb.config import Settings as ChromaSettings
 
     return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+
+
+def _changed(manifest: Any) -> None:
+    """Server mode: tell every reader's next sync that a document record changed."""
+    manifest.upsert(ids=[CHANGES_ID], embeddings=[[1.0]], metadatas=[{"token": uuid.uuid4().hex}])
+
+
+def _change_token(manifest: Any) -> str:
+    """The manifest's current change token; empty when none was ever written (then always sync)."""
+    got = manifest.get(ids=[CHANGES_ID], include=["metadatas"])
+    return str(got["metadatas"][0].get("token", "")) if got["ids"] else ""
+
+
+def _has_documents(manifest: Any) -> bool:
+    """True when the manifest holds a document record (not only the change record)."""
+    return any(i != CHANGES_ID for i in manifest.get(limit=2, include=[])["ids"])

@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 
 from ragkit import Ragkit, load_settings
+from ragkit import store as store_module
 from ragkit.config import MANIFEST_SUFFIX
-from ragkit.endpoints import parse
-from ragkit.errors import ConfigError, RagkitError
+from ragkit.endpoints import parse, where_data_goes
+from ragkit.errors import ConfigError, ModelError, RagkitError
+from ragkit.llm import Generation, _pieces
 
 from .conftest import SAMPLE_DOCS, ragkit_cli
 from .test_eval import DATA as EVAL_DATA
@@ -82,6 +84,33 @@ def test_endpoint_rules() -> None:
         {"store_url": "http://192.168.1.5:8000"}, environ={"RAGKIT_ALLOW_REMOTE": "a.corp, 192.168.1.5"}
     )
     assert allowed.allow_remote == ("a.corp", "192.168.1.5")
+    assert set(allowed.endpoints()) == {"store_url"}
+
+
+def test_the_page_says_which_machines_see_the_documents() -> None:
+    assert "all stay on this computer" in where_data_goes({})
+    named = load_settings(
+        {"store_url": "http://127.0.0.1:8000", "llm_url": "https://gpu.corp/v1", "allow_remote": ["gpu.corp"]},
+        environ={},
+    ).endpoints()
+    line = where_data_goes(named)
+    assert "Chroma server at http://127.0.0.1:8000 (this machine)" in line
+    assert "model server at https://gpu.corp/v1 (a host allowed in allow_remote)" in line
+    assert "this computer" not in line
+    assert "language model runs on this computer" in where_data_goes({"store_url": named["store_url"]})
+
+
+def test_a_reply_cut_short_by_the_model_server_is_an_error() -> None:
+    def events(*finish: str | None) -> list[dict[str, object]]:
+        return [{"choices": [{"delta": {"content": f"w{i} "}, "finish_reason": f}]} for i, f in enumerate(finish)]
+
+    stats = Generation()
+    usage = {"choices": [], "usage": {"prompt_tokens": 7, "completion_tokens": 2}}
+    assert list(_pieces(iter([*events(None, "stop"), usage]), stats, "api")) == ["w0 ", "w1 "]
+    assert (stats.prompt_tokens, stats.completion_tokens) == (7, 2)
+    cut = _pieces(iter(events(None, None)), Generation(), "http://127.0.0.1:1/v1")
+    with pytest.raises(ModelError, match="cut short"):
+        list(cut)
 
 
 # -- the store server ----------------------------------------------------------------------------
@@ -124,6 +153,38 @@ def test_ingest_reingest_remove_and_search_match_the_embedded_store(
         Ragkit(
             load_settings({"data_dir": tmp_path / "machine-c", "store_url": env["RAGKIT_STORE_URL"]})
         ).store.check_embedder(name, "some-other-embedder")
+
+
+def test_a_reader_fetches_the_document_records_only_after_a_change(
+    servers: dict[str, str], docs_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = "backend-changes"
+    writer, reader = (
+        Ragkit(load_settings({"data_dir": tmp_path / d, "store_url": servers["RAGKIT_STORE_URL"]}, environ={}))
+        for d in ("writer", "reader")
+    )
+    files = sorted(docs_copy.iterdir())
+    assert not writer.ingest(files[:2], collection=name).failed
+    monkeypatch.setattr(store_module, "SYNC_SECONDS", 0.0)  # every read syncs
+    manifest = reader.store._manifest(name)
+    fetches: list[object] = []
+    get = manifest.get
+    monkeypatch.setattr(manifest, "get", lambda **kw: (fetches.append(kw) if "ids" not in kw else None, get(**kw))[1])
+
+    def listed() -> list[str]:
+        return [Path(d.path).name for d in reader.sources(name)]
+
+    assert listed() == [f.name for f in files[:2]] and len(fetches) == 1
+    assert listed() == [f.name for f in files[:2]] and len(fetches) == 1  # unchanged: token only
+    assert not writer.ingest([files[2]], collection=name).failed
+    assert listed() == [f.name for f in files[:3]] and len(fetches) == 2
+    assert writer.remove(files[0], collection=name)
+    assert listed() == [f.name for f in files[1:3]] and len(fetches) == 3
+    assert listed() == [f.name for f in files[1:3]] and len(fetches) == 3
+    assert name in reader.store.collections()
+    for f in files[1:3]:
+        assert writer.remove(f, collection=name)
+    assert listed() == [] and name not in reader.store.collections()  # the change record is no document
 
 
 def test_two_concurrent_ingests_into_one_server(servers: dict[str, str], docs_copy: Path, tmp_path: Path) -> None:
@@ -274,8 +335,6 @@ def test_eval_qa_through_both_servers_matches_embedded(servers: dict[str, str], 
         # Chunk ids hash the passage file's path, which lies in each run's own temporary folder;
         # the passages, their order and which of them the answer cites must be the same.
         lines = [json.loads(line) for line in path.read_text().splitlines()]
-        return [
-            (a["id"], a["answer"], a["declined"], [(s["doc_id"], s["cited"]) for s in a["sources"]]) for a in lines
-        ]
+        return [(a["id"], a["answer"], a["declined"], [(s["doc_id"], s["cited"]) for s in a["sources"]]) for a in lines]
 
     assert answers(tmp_path / "served.jsonl") == answers(tmp_path / "embedded.jsonl")

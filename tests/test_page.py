@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -9,8 +12,10 @@ from streamlit.testing.v1 import AppTest
 
 from ragkit import Ragkit, load_settings
 from ragkit.answer import REFUSALS
+from ragkit.serve import free_port
 
 from .conftest import ROOT, SAMPLE_DOCS, ragkit_cli
+from .test_page_browser import listening_addresses, ui_command, wait_until_up
 
 APP = str(ROOT / "ui" / "app.py")
 
@@ -33,6 +38,7 @@ def test_empty_store_explains_how_to_add_documents(monkeypatch: pytest.MonkeyPat
 def test_question_round_trip_with_sources(monkeypatch: pytest.MonkeyPatch, sample_kit: Ragkit) -> None:
     app = page(monkeypatch, sample_kit.settings.data_dir)
     assert "4 document(s)" in app.sidebar.subheader[0].value
+    assert any("stay on this computer" in c.value for c in app.caption)
     app.chat_input[0].set_value("What is the minimum password length for Northwind accounts?").run()
     assert not app.exception, app.exception
     assistant = app.chat_message[1]
@@ -55,6 +61,10 @@ def test_page_answers_through_the_team_servers(
     assert not writer.ingest([SAMPLE_DOCS]).failed
     app = page(monkeypatch, tmp_path / "reader")
     assert "4 document(s)" in app.sidebar.subheader[0].value
+    privacy = " ".join(c.value for c in app.caption)
+    assert f"Chroma server at {servers['RAGKIT_STORE_URL']} (this machine)" in privacy
+    assert f"model server at {servers['RAGKIT_LLM_URL']} (this machine)" in privacy
+    assert "stay on this computer" not in privacy
     app.chat_input[0].set_value("What is the minimum password length for Northwind accounts?").run()
     assert not app.exception, app.exception
     assert "14" in " ".join(m.value for m in app.chat_message[1].markdown)
@@ -95,3 +105,22 @@ def test_ui_refuses_a_network_address_without_expose_and_password(tmp_path: Path
     assert result.returncode == 2 and "--expose" in result.stderr
     result = ragkit_cli("ui", "--host", "0.0.0.0", "--expose", env=env)
     assert result.returncode == 2 and "RAGKIT_UI_PASSWORD" in result.stderr
+
+
+def test_stopping_ragkit_ui_stops_the_page_server(tmp_path: Path) -> None:
+    """A service manager's SIGTERM to ``ragkit ui`` must not leave Streamlit running on its own."""
+    port = free_port()
+    env = {**os.environ, "RAGKIT_DATA_DIR": str(tmp_path / "data")}
+    proc = subprocess.Popen(ui_command(port), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_until_up(proc, port)
+        children = [int(pid) for pid in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+        assert children, "ragkit ui should run Streamlit as its child"
+        proc.send_signal(signal.SIGTERM)  # to ragkit ui only, not to its process group
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    for pid in children:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+    assert not listening_addresses(port)

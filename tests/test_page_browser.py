@@ -56,22 +56,26 @@ def running_page(command: list[str], port: int, env: Mapping[str, str]) -> Itera
     proc = subprocess.Popen(
         command, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
     )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(proc.stdout.read().decode() if proc.stdout else "server died") from None
-                time.sleep(0.5)
-        yield url
+        yield wait_until_up(proc, port)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+def wait_until_up(proc: subprocess.Popen[bytes], port: int) -> str:
+    """The page URL once Streamlit's health check answers on ``port``; fails if ``proc`` dies first."""
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return url
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(proc.stdout.read().decode() if proc.stdout else "server died") from None
+            time.sleep(0.5)
 
 
 def ui_command(port: int) -> list[str]:

@@ -19,6 +19,7 @@ from typing import Any
 import streamlit as st
 
 from ragkit import Answer, Ragkit, RagkitError, Settings, load_settings
+from ragkit.endpoints import where_data_goes
 from ragkit.models import REGISTRY
 from ragkit.render import highlighted_passage, neutralize
 from ragkit.serve import EXPOSED_ENV, PASSWORD_ENV
@@ -172,7 +173,7 @@ def main() -> None:
         st.stop()
 
     st.title("Ask your documents")
-    st.caption("Private by design: your files, the search index and the language model all stay on this computer.")
+    st.caption(where_data_goes(kit.settings.endpoints()))
 
     has_documents = bool(kit.store.documents(options["collection"]))
     if not has_documents:
