@@ -85,7 +85,8 @@ def run(argv: list[str], env: dict[str, str]) -> int:
 
     SIGTERM and SIGHUP sent to ``ragkit ui`` (a service manager stopping it, a closed terminal)
     are passed on, so the Streamlit process never outlives the command that started it. Ctrl-C
-    reaches both through the terminal's process group; the server then shuts down by itself.
+    reaches both through the terminal's process group; the server then shuts down by itself, and
+    a second Ctrl-C kills it.
     """
     child = subprocess.Popen(argv, env=env)
 
@@ -95,8 +96,11 @@ def run(argv: list[str], env: dict[str, str]) -> int:
     for name in ("SIGTERM", "SIGHUP"):
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), forward)
+    interrupted = False
     while True:
         try:
             return child.wait()
-        except KeyboardInterrupt:
-            continue  # the server got the same Ctrl-C and is stopping; wait for it
+        except KeyboardInterrupt:  # the server got the same Ctrl-C and is stopping; wait for it
+            if interrupted:
+                child.kill()
+            interrupted = True

@@ -107,16 +107,23 @@ def test_ui_refuses_a_network_address_without_expose_and_password(tmp_path: Path
     assert result.returncode == 2 and "RAGKIT_UI_PASSWORD" in result.stderr
 
 
-def test_stopping_ragkit_ui_stops_the_page_server(tmp_path: Path) -> None:
-    """A service manager's SIGTERM to ``ragkit ui`` must not leave Streamlit running on its own."""
+@pytest.mark.parametrize("stop", ["SIGTERM to ragkit ui", "Ctrl-C"])
+def test_stopping_ragkit_ui_stops_the_page_server(stop: str, tmp_path: Path) -> None:
+    """A service manager's SIGTERM to ``ragkit ui`` alone, or a Ctrl-C in its terminal (SIGINT to
+    the whole process group), stops Streamlit too: it never runs on without the command."""
     port = free_port()
     env = {**os.environ, "RAGKIT_DATA_DIR": str(tmp_path / "data")}
-    proc = subprocess.Popen(ui_command(port), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        ui_command(port), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         wait_until_up(proc, port)
         children = [int(pid) for pid in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
         assert children, "ragkit ui should run Streamlit as its child"
-        proc.send_signal(signal.SIGTERM)  # to ragkit ui only, not to its process group
+        if stop == "Ctrl-C":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
     finally:
         if proc.poll() is None:
