@@ -27,6 +27,23 @@ MANIFEST_SUFFIX = "__manifest"
 _COLLECTION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$")
 
 
+def collection_name(name: str) -> str:
+    """``name`` if it may name a collection, else a ConfigError that says why.
+
+    Checked wherever a name enters (settings, ``-c``, the page's "new collection" box): the
+    ``__manifest`` suffix is ragkit's own on a store server, and a collection named with it would
+    make another collection's document records look like this one's vectors.
+    """
+    if not _COLLECTION_RE.match(name):
+        raise ConfigError(
+            f"invalid collection name {name!r}: use 3-63 letters, digits, '.', '_' or '-', "
+            "starting and ending with a letter or digit"
+        )
+    if name.endswith(MANIFEST_SUFFIX):
+        raise ConfigError(f"invalid collection name {name!r}: the suffix {MANIFEST_SUFFIX} is ragkit's own")
+    return name
+
+
 def default_data_dir() -> Path:
     """The platform's user data dir (``~/.local/share/ragkit`` on Linux)."""
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
@@ -89,11 +106,7 @@ class Settings:
     allow_remote: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if not _COLLECTION_RE.match(self.collection):
-            raise ConfigError(
-                f"invalid collection name {self.collection!r}: use 3-63 letters, digits, '.', '_' or '-', "
-                "starting and ending with a letter or digit"
-            )
+        collection_name(self.collection)
         positive = ("top_k", "chunk_tokens", "embed_batch", "n_ctx", "max_tokens", "max_file_mb", "parse_timeout")
         for name in positive:
             if getattr(self, name) <= 0:
@@ -106,10 +119,6 @@ class Settings:
             raise ConfigError(f"context_tokens must be >= 0, got {self.context_tokens}")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:
             raise ConfigError("chunk_overlap must be >= 0 and smaller than chunk_tokens")
-        if self.collection.endswith(MANIFEST_SUFFIX):
-            raise ConfigError(
-                f"invalid collection name {self.collection!r}: the suffix {MANIFEST_SUFFIX} is ragkit's own"
-            )
         self.endpoints()  # refuses a URL whose host nobody allowed, before anything connects
 
     def endpoints(self) -> dict[str, endpoints.Endpoint]:

@@ -8,8 +8,10 @@ pipeline, so ragkit and the naive baseline are compared on the same store in the
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
+import socket
 import statistics
 import tempfile
 import time
@@ -42,12 +44,18 @@ def output_path(path: Path, pipeline: str, first: bool) -> Path:
 def _workspace(kit: Ragkit, work_dir: Path | None) -> Iterator[tuple[Ragkit, Path]]:
     """A Ragkit over a store of its own, in ``work_dir`` (kept) or a temporary folder.
 
-    On a shared store server a temporary workspace gets a collection name of its own, which is
-    dropped afterwards, so that evaluations never meet each other or a team's collections.
+    On a shared store server a workspace gets a collection name of its own, so that evaluations
+    never meet each other or a team's collections: a temporary one a random name, dropped
+    afterwards; a kept ``work_dir`` one derived from this machine and the folder, so that the next
+    run over the same folder finds its documents again.
     """
     if work_dir is not None:
         work_dir.mkdir(parents=True, exist_ok=True)
-        yield Ragkit(replace(kit.settings, data_dir=work_dir / "data", collection=COLLECTION)), work_dir
+        collection = COLLECTION
+        if kit.settings.store_url:
+            place = f"{socket.gethostname()}:{work_dir.resolve()}".encode()
+            collection = f"{COLLECTION}-{hashlib.sha256(place).hexdigest()[:12]}"
+        yield Ragkit(replace(kit.settings, data_dir=work_dir / "data", collection=collection)), work_dir
         return
     collection = f"{COLLECTION}-{uuid.uuid4().hex[:12]}" if kit.settings.store_url else COLLECTION
     with tempfile.TemporaryDirectory(prefix="ragkit-eval-") as tmp:

@@ -32,7 +32,7 @@ from .answer import (
     supporting,
 )
 from .chunk import Chunker, HFTokenizer
-from .config import Settings, load_settings
+from .config import Settings, collection_name, load_settings
 from .discover import Limits
 from .embed import Embedder
 from .errors import StoreLockedError
@@ -112,6 +112,10 @@ class Ragkit:
             if wanted not in self._llms:
                 self._llms[wanted] = self._open_llm(wanted)
             return self._llms[wanted]
+
+    def _collection(self, name: str | None) -> str:
+        """The collection a call means: ``name`` (checked) or the configured one."""
+        return collection_name(name) if name else self.settings.collection
 
     def _open_llm(self, wanted: str) -> ChatModel:
         settings = self.settings
@@ -223,7 +227,7 @@ class Ragkit:
             self.store,
             self.embedder,
             chunker,
-            collection or self.settings.collection,
+            self._collection(collection),
             limits,
             worker=worker,
             passwords=passwords,
@@ -257,13 +261,13 @@ class Ragkit:
 
     def sources(self, collection: str | None = None) -> list[DocumentInfo]:
         """Documents stored in a collection."""
-        return self.store.documents(collection or self.settings.collection)
+        return self.store.documents(self._collection(collection))
 
     def remove(self, path: str | Path, collection: str | None = None) -> bool:
         """Delete one document (by the path it was ingested from); False if it was not stored."""
         key = str(Path(path).expanduser().resolve())
         with self._writing():
-            return self.store.remove_document(collection or self.settings.collection, key)
+            return self.store.remove_document(self._collection(collection), key)
 
     def models(self) -> list[models.ModelInfo]:
         """Installed models with path, size, sha256 and license."""
@@ -279,7 +283,7 @@ class Ragkit:
         self, question: str, *, collection: str | None = None, top_k: int | None = None, pipeline: str = "default"
     ) -> list[Hit]:
         """The passages ``ask`` would answer from, best first."""
-        name = collection or self.settings.collection
+        name = self._collection(collection)
         self.store.require_documents(name)
         chosen = retrieve.pipeline(pipeline)
         k = chosen.passages or top_k or self.settings.top_k
@@ -289,7 +293,7 @@ class Ragkit:
         self, question: str, *, collection: str | None = None, n: int = 10, pipeline: str = "default"
     ) -> list[DocumentHit]:
         """Whole documents ranked for ``question``, each by its best chunk (``ragkit eval retrieval``)."""
-        name = collection or self.settings.collection
+        name = self._collection(collection)
         self.store.require_documents(name)
         return self.retriever.documents(question, name, n, use_lexical=retrieve.pipeline(pipeline).lexical)
 
@@ -325,7 +329,7 @@ class Ragkit:
         ``pipeline="naive"`` answers the way a plain RAG loop does, as the eval baseline.
         """
         question = question.strip()
-        name = collection or self.settings.collection
+        name = self._collection(collection)
         chosen = retrieve.pipeline(pipeline)
         self.store.require_documents(name)
         llm = self.llm(model)  # load (and verify) before timing retrieval: errors come first

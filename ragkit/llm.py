@@ -119,17 +119,23 @@ class RemoteLLM:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         # trust_env=False: no proxy from the environment sees the prompts (see ragkit.endpoints).
         self._http = httpx.Client(timeout=httpx.Timeout(timeout, connect=10.0), headers=headers, trust_env=False)
+        try:
+            self.model = self._choose(wanted, endpoint)
+        except ModelError:
+            self._http.close()
+            raise
+        self.label = f"{self.model} at {endpoint.url}"
+
+    def _choose(self, wanted: str, endpoint: Endpoint) -> str:
         served = [m["id"] for m in self._request("GET", "/models").json().get("data", [])]
         if wanted in served:
-            self.model = wanted
-        elif len(served) == 1:
-            self.model = served[0]
-        else:
-            raise ModelError(
-                f"model server {endpoint.url} serves {', '.join(served) or 'no model'}, not {wanted!r}: "
-                "choose one with --model"
-            )
-        self.label = f"{self.model} at {endpoint.url}"
+            return wanted
+        if len(served) == 1:
+            return str(served[0])
+        raise ModelError(
+            f"model server {endpoint.url} serves {', '.join(served) or 'no model'}, not {wanted!r}: "
+            "choose one with --model"
+        )
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         import httpx
@@ -183,6 +189,9 @@ def _pieces(events: Iterator[dict[str, Any]], stats: Generation, api: str) -> It
     """
     finished = False
     for event in events:
+        if event.get("error"):  # a server that fails mid-answer says so in the stream
+            error = event["error"]
+            raise ModelError(f"model server {api}: {error.get('message', error) if isinstance(error, dict) else error}")
         usage = event.get("usage") or {}
         if usage:
             stats.prompt_tokens = usage.get("prompt_tokens", stats.prompt_tokens)

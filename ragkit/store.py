@@ -24,11 +24,15 @@ process brings up to date before it reads (:meth:`Store._sync`, at most every
 the manifest's change record (:data:`CHANGES_ID`) to a new token after it changed a document
 record, and only a new token makes a reader fetch the records. Documents whose record changed
 are copied from the server, and only when all their vectors of that version are there, so a
-reader sees a document old or new, never half. The FTS5 lexical index lives in that mirror, which is why it always matches the server;
-processes sharing a data dir share the mirror (SQLite serializes their updates, and applying a
-document twice is harmless). Two machines that write the same path (the same absolute path on
-both) race as any two writers do: the last record wins and ``ragkit doctor`` reports vectors
-left missing, which the owner's next ``ragkit doctor --repair`` or ingest restores.
+reader sees a document old or new, never half. The FTS5 lexical index lives in that mirror,
+which is why it always matches the server; processes sharing a data dir share the mirror
+(SQLite serializes their updates, and applying a document twice is harmless). Vectors that no
+mirrored document lists may be an ingest running on another machine, so ``check`` counts them
+as orphans (and ``repair`` deletes them) only once they are older than
+:data:`ORPHAN_GRACE_SECONDS`. Two machines that write the same path (the same absolute path on
+both) race as any two writers do: the last record wins, and ``ragkit doctor`` on the machine
+that wrote it reports vectors left missing, which its ``ragkit doctor --repair`` embeds again
+from that machine's mirror.
 """
 
 from __future__ import annotations
@@ -62,6 +66,13 @@ SYNC_SECONDS = 1.0
 #: token after it changed a document record. Readers fetch the (many) document records only when
 #: the token differs from the one they last mirrored. Never a document path: those are absolute.
 CHANGES_ID = "ragkit:changes"
+#: Server mode: vectors that no mirrored document lists count as orphans (and ``repair`` deletes
+#: them) only when written longer ago than this: younger ones may belong to an ingest still
+#: running on another machine, whose record this machine has not seen yet.
+ORPHAN_GRACE_SECONDS = 3600.0
+#: Server mode: seconds one request to the Chroma server may take before it is an error (chromadb's
+#: own client waits forever, which would freeze every page session behind the store lock).
+SERVER_TIMEOUT_SECONDS = 120.0
 
 #: Vectors per chromadb call (its batch limit is a few thousand).
 _BATCH = 1000
@@ -217,7 +228,7 @@ class Store:
         import chromadb
 
         try:
-            return chromadb.HttpClient(
+            client = chromadb.HttpClient(
                 host=endpoint.host, port=endpoint.port, ssl=endpoint.tls, settings=_chroma_settings()
             )
         except Exception as exc:  # noqa: BLE001 - connection errors surface as several types
@@ -225,6 +236,8 @@ class Store:
             raise RagkitError(
                 f"store server {endpoint.url}: cannot connect ({reason}); is `chroma run` listening there?"
             ) from None
+        _limit_waits(client)
+        return client
 
     @_locked
     def reopen(self) -> None:
@@ -252,12 +265,14 @@ class Store:
 
     def _server_collection(self, name: str, create: dict[str, Any] | None) -> Any | None:
         """A chromadb collection by name, created with metadata ``create`` if given, else None if missing."""
+        from chromadb.errors import NotFoundError
+
         client = self._chroma()  # first: it drops cached collections when another process wrote
         if name in self._collections:
             return self._collections[name]
         try:
             col = client.get_collection(name, embedding_function=None)
-        except Exception:  # noqa: BLE001 - chromadb raises different types across versions
+        except NotFoundError:  # only that: a server that failed to answer is an error, not "empty"
             if create is None:
                 return None
             col = client.get_or_create_collection(name, embedding_function=None, metadata=create)
@@ -399,6 +414,7 @@ class Store:
                         "end": c.end,
                         "flags": ",".join(c.flags),
                         "sha256": sha256[c.doc_path],
+                        "written_at": time.time(),
                     }
                     for c in batch
                 ],
@@ -425,18 +441,20 @@ class Store:
         if token and not force and self._mirrored.get(collection) == token:
             self._synced[collection] = now
             return
-        got = manifest.get(include=["metadatas"]) if manifest is not None else {"ids": [], "metadatas": []}
-        remote = {
-            path: DocumentInfo(**meta)
-            for path, meta in zip(got["ids"], got["metadatas"], strict=True)
-            if path != CHANGES_ID
-        }
+        # The mirror before the server: a document this machine writes in between is then
+        # mirrored twice (harmless), never deleted from the mirror as if the server lacked it.
         local = {
             r[0]: DocumentInfo(*r)
             for r in self._db.execute(
                 "SELECT path, sha256, size, mtime, pages, chunks, parser, ingested_at FROM documents WHERE collection = ?",
                 (collection,),
             )
+        }
+        got = manifest.get(include=["metadatas"]) if manifest is not None else {"ids": [], "metadatas": []}
+        remote = {
+            path: DocumentInfo(**meta)
+            for path, meta in zip(got["ids"], got["metadatas"], strict=True)
+            if path != CHANGES_ID
         }
         with self._db:
             for path in local.keys() - remote.keys():
@@ -492,11 +510,13 @@ class Store:
     @_locked
     def drop(self, collection: str) -> None:
         """Delete a whole collection: its vectors, its server manifest and its rows here."""
+        from chromadb.errors import NotFoundError
+
         for name in (collection, collection + MANIFEST_SUFFIX):
             self._collections.pop(name, None)
             try:
                 self._chroma().delete_collection(name)
-            except Exception:  # noqa: BLE001 - missing collection; chromadb's error types vary
+            except NotFoundError:
                 pass
         with self._db:
             for path in [
@@ -547,7 +567,15 @@ class Store:
         db = self._db
         listed = {r[0] for r in db.execute("SELECT id FROM chunks WHERE collection = ?", (collection,))}
         col = self._vectors(collection)
-        stored = set(col.get(include=[])["ids"]) if col is not None else set()
+        got = col.get(include=["metadatas"]) if col is not None else {"ids": [], "metadatas": []}
+        stored = set(got["ids"])
+        orphans = stored - listed
+        if self.endpoint is not None:  # another machine's ingest may be writing: leave its vectors be
+            cutoff = time.time() - ORPHAN_GRACE_SECONDS
+            young = {
+                i for i, m in zip(got["ids"], got["metadatas"], strict=True) if (m or {}).get("written_at", 0) > cutoff
+            }
+            orphans -= young
         documents = db.execute("SELECT count(*) FROM documents WHERE collection = ?", (collection,)).fetchone()[0]
         unindexed = db.execute(_UNINDEXED, (collection,))
         stray = db.execute("SELECT rowid FROM chunks_fts WHERE rowid NOT IN (SELECT rowid FROM chunks)")
@@ -564,7 +592,7 @@ class Store:
             chunks=len(listed),
             vectors=len(stored),
             missing_vectors=sorted(listed - stored),
-            orphan_vectors=sorted(stored - listed),
+            orphan_vectors=sorted(orphans),
             unindexed=[r[0] for r in unindexed],
             stray_terms=[r[0] for r in stray],
             miscounted=[r[0] for r in miscounted],
@@ -661,10 +689,28 @@ class Store:
 
 
 def _chroma_settings() -> Any:
-    """chromadb client settings: no telemetry, no reset endpoint."""
+    """chromadb client settings: no telemetry, no reset endpoint, and nothing else from outside.
+
+    chromadb's settings read ``CHROMA_*`` environment variables and a ``.env`` file in the working
+    directory, which could name a trace collector or another API server; ``model_construct``
+    takes chromadb's defaults and these two values only.
+    """
     from chromadb.config import Settings as ChromaSettings
 
-    return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    return ChromaSettings.model_construct(anonymized_telemetry=False, allow_reset=False)
+
+
+def _limit_waits(client: Any) -> None:
+    """Give chromadb's HTTP session a timeout (:data:`SERVER_TIMEOUT_SECONDS`).
+
+    chromadb offers no setting for it, so this sets its private httpx session's timeout, and
+    does nothing should a later chromadb keep the session elsewhere.
+    """
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(SERVER_TIMEOUT_SECONDS, connect=10.0)
 
 
 def _changed(manifest: Any) -> None:

@@ -21,6 +21,7 @@ from ragkit.config import MANIFEST_SUFFIX
 from ragkit.endpoints import parse, where_data_goes
 from ragkit.errors import ConfigError, ModelError, RagkitError
 from ragkit.llm import Generation, _pieces
+from ragkit.records import Chunk
 
 from .conftest import SAMPLE_DOCS, ragkit_cli
 from .test_eval import DATA as EVAL_DATA
@@ -111,6 +112,9 @@ def test_a_reply_cut_short_by_the_model_server_is_an_error() -> None:
     cut = _pieces(iter(events(None, None)), Generation(), "http://127.0.0.1:1/v1")
     with pytest.raises(ModelError, match="cut short"):
         list(cut)
+    failed = _pieces(iter([*events(None), {"error": {"message": "out of memory"}}]), Generation(), "api")
+    with pytest.raises(ModelError, match="api: out of memory"):
+        list(failed)
 
 
 # -- the store server ----------------------------------------------------------------------------
@@ -185,6 +189,40 @@ def test_a_reader_fetches_the_document_records_only_after_a_change(
     for f in files[1:3]:
         assert writer.remove(f, collection=name)
     assert listed() == [] and name not in reader.store.collections()  # the change record is no document
+
+
+def test_repair_leaves_another_machines_ingest_in_flight_alone(
+    servers: dict[str, str], docs_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = "backend-in-flight"
+    mine, theirs = (
+        Ragkit(load_settings({"data_dir": tmp_path / d, "store_url": servers["RAGKIT_STORE_URL"]}, environ={}))
+        for d in ("mine", "theirs")
+    )
+    assert not mine.ingest([docs_copy / "it_security_policy.md"], collection=name).failed
+    # The other machine has upserted a document's vectors and not yet published its record.
+    path = str(docs_copy / "employee_handbook.pdf")
+    chunks = [Chunk(f"in-flight-{i}", path, i, 1, 0, 4, f"text {i}") for i in range(3)]
+    theirs.store._upsert(name, chunks, theirs.embedder.embed([c.text for c in chunks]), {path: "f" * 64})
+    assert mine.store.repair(name, mine.embedder.embed).ok
+    ids = set(mine.store._vectors(name).get(include=[])["ids"])
+    assert {c.id for c in chunks} <= ids  # not deleted as orphans
+    # Once they are older than the grace period (that ingest died), they are orphans.
+    monkeypatch.setattr(store_module, "ORPHAN_GRACE_SECONDS", -1.0)
+    assert sorted(mine.store.repair(name, mine.embedder.embed).orphan_vectors) == sorted(c.id for c in chunks)
+    assert not {c.id for c in chunks} & set(mine.store._vectors(name).get(include=[])["ids"])
+    assert mine.store.check(name).ok
+    # chromadb's own HTTP client would wait forever on a stalled server; ragkit's does not.
+    session = mine.store._chroma()._server._session
+    assert session.timeout.read == store_module.SERVER_TIMEOUT_SECONDS
+
+
+def test_chromadb_settings_ignore_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHROMA_OTEL_COLLECTION_ENDPOINT", "http://collector.example:4317")
+    monkeypatch.setenv("CHROMA_API_IMPL", "chromadb.api.fastapi.FastAPI")
+    settings = store_module._chroma_settings()
+    assert settings.chroma_otel_collection_endpoint == "" and settings.anonymized_telemetry is False
+    assert settings.chroma_api_impl != "chromadb.api.fastapi.FastAPI"
 
 
 def test_two_concurrent_ingests_into_one_server(servers: dict[str, str], docs_copy: Path, tmp_path: Path) -> None:

@@ -34,6 +34,15 @@ def test_empty_store_explains_how_to_add_documents(monkeypatch: pytest.MonkeyPat
     assert app.chat_input[0].disabled
 
 
+def test_a_new_collection_name_is_checked(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
+    app = page(monkeypatch, data_dir)
+    app.sidebar.text_input[0].input("team__manifest").run()
+    assert any("__manifest is ragkit's own" in e.value for e in app.sidebar.error)
+    assert "“default”" in app.sidebar.subheader[0].value  # still the chosen collection
+    app.sidebar.text_input[0].input("contracts-2026").run()
+    assert not app.sidebar.error and "“contracts-2026”" in app.sidebar.subheader[0].value
+
+
 @pytest.mark.llm
 def test_question_round_trip_with_sources(monkeypatch: pytest.MonkeyPatch, sample_kit: Ragkit) -> None:
     app = page(monkeypatch, sample_kit.settings.data_dir)
@@ -65,6 +74,7 @@ def test_page_answers_through_the_team_servers(
     assert f"Chroma server at {servers['RAGKIT_STORE_URL']} (this machine)" in privacy
     assert f"model server at {servers['RAGKIT_LLM_URL']} (this machine)" in privacy
     assert "stay on this computer" not in privacy
+    assert not app.sidebar.selectbox[1:] and any("served by" in c.value for c in app.sidebar.caption)
     app.chat_input[0].set_value("What is the minimum password length for Northwind accounts?").run()
     assert not app.exception, app.exception
     assert "14" in " ".join(m.value for m in app.chat_message[1].markdown)

@@ -19,6 +19,7 @@ from typing import Any
 import streamlit as st
 
 from ragkit import Answer, Ragkit, RagkitError, Settings, load_settings
+from ragkit.config import collection_name
 from ragkit.endpoints import where_data_goes
 from ragkit.models import REGISTRY
 from ragkit.render import highlighted_passage, neutralize
@@ -110,7 +111,11 @@ def sidebar(kit: Ragkit) -> dict[str, Any]:
     collections = sorted({settings.collection, *kit.store.collections()})
     collection = st.sidebar.selectbox("Collection", collections, index=collections.index(settings.collection))
     new_name = st.sidebar.text_input("…or a new collection", placeholder="e.g. contracts-2026").strip()
-    collection = new_name or collection
+    if new_name:
+        try:
+            collection = collection_name(new_name)
+        except RagkitError as exc:
+            st.sidebar.error(str(exc))
 
     uploads = st.sidebar.file_uploader(
         "Add files (PDF, Word, Markdown, text, HTML)",
@@ -130,10 +135,14 @@ def sidebar(kit: Ragkit) -> dict[str, Any]:
             st.rerun()
 
     st.sidebar.header("Answering")
-    llms = [m.name for m in kit.models() if m.kind == "llm" and m.installed and m.name in REGISTRY]
-    if settings.model not in llms:
-        llms.insert(0, settings.model)
-    model = st.sidebar.selectbox("Model", llms, index=llms.index(settings.model))
+    model = settings.model
+    if settings.llm_url:  # the server's model answers; the GGUF files here play no part
+        st.sidebar.caption(f"Model: served by {settings.llm_url}")
+    else:
+        llms = [m.name for m in kit.models() if m.kind == "llm" and m.installed and m.name in REGISTRY]
+        if model not in llms:
+            llms.insert(0, model)
+        model = st.sidebar.selectbox("Model", llms, index=llms.index(model))
     top_k = st.sidebar.slider("Passages to read (top-k)", 1, 10, settings.top_k)
     return {"collection": collection, "model": model, "top_k": top_k}
 
