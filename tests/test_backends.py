@@ -43,6 +43,12 @@ def store_only(servers: dict[str, str]) -> dict[str, str]:
     return {"RAGKIT_STORE_URL": servers["RAGKIT_STORE_URL"]}
 
 
+def machines(servers: dict[str, str], tmp_path: Path, *names: str) -> list[Ragkit]:
+    """One Ragkit per name on the store server, each with a data dir (a mirror) of its own."""
+    url = servers["RAGKIT_STORE_URL"]
+    return [Ragkit(load_settings({"data_dir": tmp_path / n, "store_url": url}, environ={})) for n in names]
+
+
 def sources(data_dir: Path, collection: str, env: dict[str, str] | None = None) -> list[tuple[str, str, int]]:
     rows = cli_json("--data-dir", str(data_dir), "sources", "-c", collection, "--json", env=env)
     return [(r["path"], r["sha256"], r["chunks"]) for r in rows]  # type: ignore[union-attr]
@@ -163,10 +169,7 @@ def test_a_reader_fetches_the_document_records_only_after_a_change(
     servers: dict[str, str], docs_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     name = "backend-changes"
-    writer, reader = (
-        Ragkit(load_settings({"data_dir": tmp_path / d, "store_url": servers["RAGKIT_STORE_URL"]}, environ={}))
-        for d in ("writer", "reader")
-    )
+    writer, reader = machines(servers, tmp_path, "writer", "reader")
     files = sorted(docs_copy.iterdir())
     assert not writer.ingest(files[:2], collection=name).failed
     monkeypatch.setattr(store_module, "SYNC_SECONDS", 0.0)  # every read syncs
@@ -195,10 +198,7 @@ def test_repair_leaves_another_machines_ingest_in_flight_alone(
     servers: dict[str, str], docs_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     name = "backend-in-flight"
-    mine, theirs = (
-        Ragkit(load_settings({"data_dir": tmp_path / d, "store_url": servers["RAGKIT_STORE_URL"]}, environ={}))
-        for d in ("mine", "theirs")
-    )
+    mine, theirs = machines(servers, tmp_path, "mine", "theirs")
     assert not mine.ingest([docs_copy / "it_security_policy.md"], collection=name).failed
     # The other machine has upserted a document's vectors and not yet published its record.
     path = str(docs_copy / "employee_handbook.pdf")
