@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +23,7 @@ import pytest
 from ragkit.serve import free_port
 
 from .conftest import SAMPLE_DOCS
+from .servers import answers_200
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
@@ -67,15 +67,11 @@ def wait_until_up(proc: subprocess.Popen[bytes], port: int) -> str:
     """The page URL once Streamlit's health check answers on ``port``; fails if ``proc`` dies first."""
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return url
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(proc.stdout.read().decode() if proc.stdout else "server died") from None
-            time.sleep(0.5)
+    while not answers_200(f"{url}/_stcore/health"):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(proc.stdout.read().decode() if proc.stdout else "server died")
+        time.sleep(0.5)
+    return url
 
 
 def ui_command(port: int) -> list[str]:
