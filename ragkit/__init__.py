@@ -13,7 +13,7 @@ from . import _offline  # noqa: F401  (must stay the first import)
 from .config import Settings, load_settings
 from .errors import ConfigError, EmptyCollectionError, ModelError, ParseError, RagkitError
 from .library import Ragkit
-from .records import Answer, DocumentInfo, FileResult, IngestReport, Source, Timings
+from .records import Answer, DocumentInfo, Evidence, FileResult, IngestReport, Source, Timings, Unsupported
 
 __version__ = "0.1.0"
 
@@ -21,6 +21,7 @@ __all__ = [
     "Answer",
     "ConfigError",
     "DocumentInfo",
+    "Evidence",
     "EmptyCollectionError",
     "FileResult",
     "IngestReport",
@@ -31,5 +32,6 @@ __all__ = [
     "Settings",
     "Source",
     "Timings",
+    "Unsupported",
     "load_settings",
 ]

@@ -197,6 +197,15 @@ def ingest(
 
 
 def _print_sources(answer: Answer) -> None:
+    """Each ``[n]`` of the answer with its sentence, file and page; for a declined answer, the
+    closest passages with the sentence nearest the question."""
+    if answer.evidence:
+        click.echo("\nSources:")
+        for e in answer.evidence:
+            source = answer.sources[e.source - 1]
+            flagged = f" [flagged: {', '.join(source.flags)}]" if source.flags else ""
+            click.echo(f'[{e.n}] {display_path(e.file)} p.{e.page} — "{e.sentence}" (score {source.score:.2f}){flagged}')
+        return
     if not answer.shown_sources:
         return
     click.echo("\nClosest passages:" if answer.declined else "\nSources:")
@@ -272,13 +281,15 @@ def _stream(kit: Ragkit, question: str, history: list[tuple[str, str]] | None = 
         click.echo(piece, nl=False)
 
     answer = kit.ask(question, on_token=on_token, history=history or ())
-    if answer.declined and streamed:
-        click.echo("")
-    if answer.declined or not streamed:
+    said = "".join(streamed).strip()
+    if answer.declined:
+        if said:
+            click.echo("\n" + answer.withheld)
         click.echo(answer.answer, nl=False)
-    elif answer.answer != "".join(streamed).strip():
-        marks = " ".join(f"[{s.n}]" for s in answer.sources if s.cited)
-        click.echo(f"\n(citations checked against the passages: {marks})", nl=False)
+    elif said and answer.answer.startswith(said):
+        click.echo(answer.answer[len(said) :], nl=False)  # the [n] marks of the checked answer
+    else:
+        click.echo(("\n(as checked) " if said else "") + answer.answer, nl=False)
     click.echo("")
     if answer.standalone_question and answer.standalone_question != answer.question:
         click.echo(f"(searched for: {answer.standalone_question})")
@@ -588,6 +599,7 @@ _QA_ROWS = [
     ("refusal_precision", "refusal precision"),
     ("refusal_recall", "refusal recall (unanswerable declined)"),
     ("citation_hit_rate", "citation hit rate"),
+    ("citation_precision", "citation precision (evidence)"),
     ("ttft_mean_ms", "time to first token, mean ms"),
     ("ttft_p50_ms", "time to first token, p50 ms"),
 ]

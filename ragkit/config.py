@@ -72,6 +72,10 @@ class Settings:
     #: Below this cosine similarity a passage is not relevant enough to answer from, unless
     #: its words match the question (lexical hit).
     min_score: float = 0.3
+    #: ragkit declines when the model's probability of naming an evidence sentence rather than
+    #: "none" is below this (0: never on that ground). Unset (``auto``): the threshold chosen for
+    #: the packaged model on a dev split (docs/benchmarks.md), 0.5 for a model you bring.
+    min_confidence: float | None = None
     #: Chunk size and overlap, in embedder tokens (MiniLM reads at most 256).
     chunk_tokens: int = 200
     chunk_overlap: int = 40
@@ -115,6 +119,8 @@ class Settings:
             raise ConfigError(
                 f"parse_memory_mb must be at least 256 (the parser alone needs that), got {self.parse_memory_mb}"
             )
+        if self.min_confidence is not None and not 0 <= self.min_confidence <= 1:
+            raise ConfigError(f"min_confidence must be between 0 and 1, got {self.min_confidence}")
         if self.context_tokens < 0:
             raise ConfigError(f"context_tokens must be >= 0, got {self.context_tokens}")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:
@@ -160,6 +166,8 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
             return int(value)
         if kind == "float":
             return float(value)
+        if kind == "float | None":  # "auto" (or empty): the default chosen for the model
+            return None if str(value).strip().lower() in ("", "auto") else float(value)
         return str(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{origin}: {name} must be {kind}, got {value!r}") from None

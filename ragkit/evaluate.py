@@ -214,13 +214,24 @@ class Graded:
             if source.cited
         )
 
+    def evidence_hit(self) -> bool:
+        """The evidence sentences of an answer hold a gold answer (citation precision)."""
+        return metrics.contains_answer(" ".join(e.sentence for e in self.answer.evidence), self.question.answers)
+
     def to_json(self) -> dict[str, Any]:
-        """One line of the answers file."""
+        """One line of the answers file (with the gold answers, so that a line can be re-graded,
+        e.g. at another ``min_confidence``: ``benchmarks/refusal_curve.py``)."""
         return {
             "id": self.question.id,
             "question": self.question.question,
+            "gold": list(self.question.answers),
+            "impossible": self.question.impossible,
             "answer": self.answer.answer,
             "declined": self.answer.declined,
+            "f1": round(metrics.f1(self.prediction, self.question.answers), 4),
+            "confidence": None if self.answer.confidence is None else round(self.answer.confidence, 4),
+            "evidence": [e.to_json() for e in self.answer.evidence],
+            "unsupported": [u.to_json() for u in self.answer.unsupported],
             "sources": [
                 {"doc_id": doc_id, "chunk_id": s.chunk_id, "score": round(s.score, 4), "cited": s.cited}
                 for s, doc_id in zip(self.answer.sources, self.doc_ids, strict=True)
@@ -253,6 +264,7 @@ def qa_scores(graded: Sequence[Graded]) -> dict[str, float | int | None]:
         "refusal_precision": sum(1 for g in declined if g.question.impossible) / len(declined) if declined else None,
         "refusal_recall": sum(1 for g in impossible if g.answer.declined) / len(impossible) if impossible else None,
         "citation_hit_rate": _mean([float(g.citation_hit()) for g in answered]),
+        "citation_precision": _mean([float(g.evidence_hit()) for g in answered if g.answer.evidence]),
         "ttft_mean_ms": _mean(ttft),
         "ttft_p50_ms": statistics.median(ttft) if ttft else None,
     }

@@ -22,14 +22,16 @@ from pathlib import Path
 from . import followup, injection, models, retrieve
 from .answer import (
     REFUSALS,
-    build_messages,
+    Draft,
+    Prompt,
     build_plain_messages,
-    cited_numbers,
+    build_prompt,
+    check,
     generate,
+    generate_plain,
     is_relevant,
     language_of,
-    recite,
-    supporting,
+    with_marks,
 )
 from .chunk import Chunker, HFTokenizer
 from .config import Settings, collection_name, load_settings
@@ -42,7 +44,7 @@ from .ingest import Ingestor, Progress
 from .llm import ChatModel, LocalLLM, RemoteLLM
 from .parse.worker import ParseWorker
 from .passwords import Passwords
-from .records import Answer, DocumentInfo, Hit, IngestReport, Source, Timings
+from .records import Answer, DocumentInfo, Evidence, Hit, IngestReport, Source, Timings, Unsupported
 from .retrieve import DocumentHit, Retriever
 from .store import Consistency, Store
 
@@ -301,11 +303,20 @@ class Ragkit:
         """The chat prompt ``ask`` sends for these passages (public so benchmarks time the same)."""
         if not retrieve.pipeline(pipeline).guarded:
             return build_plain_messages(question, [h.chunk.text for h in hits])
+        return self.prompt(question, hits).messages
+
+    def prompt(self, question: str, hits: list[Hit]) -> Prompt:
+        """The passages focused to the budget, their sentences numbered, as the model reads them."""
         similarity = None if language_of(question) == "zh" else self._similarity  # MiniLM knows no Chinese
-        texts = focus(
+        focused = focus(
             question, [h.chunk.text for h in hits], self.settings.context_tokens, self.tokenizer.count, similarity
         )
-        return build_messages(question, hits, [Path(h.chunk.doc_path).name for h in hits], texts)
+        return build_prompt(question, hits, focused)
+
+    def _min_confidence(self, llm: ChatModel) -> float:
+        """The configured answer threshold, else the one chosen for this model."""
+        configured = self.settings.min_confidence
+        return models.min_confidence(llm.label) if configured is None else configured
 
     def _similarity(self, question: str, sentences: list[str]) -> list[float]:
         vectors = self.embedder.embed([question, *sentences])
@@ -344,28 +355,37 @@ class Ragkit:
         language = language_of(question)
         relevant = [h for h in hits if is_relevant(h, self.settings.min_score, language)] if chosen.guarded else hits
 
-        declined, cited = True, []
-        text = REFUSALS[language]
-        if relevant:
-            messages = self.messages(standalone, relevant, pipeline=pipeline)
-            draft = generate(
+        declined, cited, text = True, set(), REFUSALS[language]
+        draft: Draft | None = None
+        found: list[Evidence] = []
+        unsupported: list[Unsupported] = []
+        if relevant and not chosen.guarded:  # the baseline keeps the model's words and shows every passage
+            plain = generate_plain(
                 llm,
-                messages,
+                self.messages(standalone, relevant, pipeline=pipeline),
                 max_tokens=self.settings.max_tokens,
                 temperature=self.settings.temperature,
                 on_token=on_token,
             )
-            timings.prompt_tokens = draft.generation.prompt_tokens
-            timings.completion_tokens = draft.generation.completion_tokens
-            if draft.first_token_at is not None:
-                timings.first_token_ms = (draft.first_token_at - started) * 1000
-            declined = draft.declined
-            if not chosen.guarded:  # the baseline keeps the model's words and shows every passage
-                text, cited = draft.text, list(range(1, len(relevant) + 1))
-            elif not declined:
-                texts = [h.chunk.text for h in relevant]
-                cited = supporting(standalone, draft.text, texts, cited_numbers(draft.text, len(relevant)))
-                text = recite(draft.text, sorted(cited))
+            timings.record(plain.generation, plain.first_token_at, started)
+            declined, text, cited = plain.declined, plain.text, set(range(1, len(relevant) + 1))
+        elif relevant:
+            prompt = self.prompt(standalone, relevant)
+            draft = generate(
+                llm,
+                prompt,
+                max_tokens=self.settings.max_tokens,
+                temperature=self.settings.temperature,
+                min_confidence=self._min_confidence(llm),
+                on_token=on_token,
+            )
+            timings.record(draft.generation, draft.first_token_at, started)
+            if not draft.declined:
+                verdict = check(standalone, draft, prompt, relevant, self._min_confidence(llm))
+                found, unsupported = verdict.evidence, verdict.unsupported
+                if verdict.passed:
+                    declined, text = False, with_marks(draft.answer, found)
+                    cited = {e.source for e in found}
         shown = relevant if relevant and not declined else (relevant or hits)[:CLOSEST_ON_DECLINE]
         text = injection.unlisted_links(text, [h.chunk.text for h in shown])
         timings.total_ms = (time.perf_counter() - started) * 1000
@@ -390,4 +410,7 @@ class Ragkit:
             timings=timings,
             model=llm.label,
             standalone_question=standalone,
+            evidence=[] if declined else found,
+            unsupported=unsupported,
+            confidence=draft.probability if draft else None,
         )

@@ -14,20 +14,26 @@ satisfy :class:`ChatModel`, which is all the answering code sees.
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from .endpoints import Endpoint
+from .evidence import Steer
 from .errors import ModelError
 
 #: Sampling settings shared by both backends, so that they give the same answers.
 TOP_P = 0.9
 REPEAT_PENALTY = 1.1
 SEED = 0
+#: Generated tokens whose candidates are recorded (the evidence line's first choice is among them).
+CHOICE_STEPS = 8
+#: Candidates recorded per step (OpenAI's API allows at most 20).
+TOP_LOGPROBS = 20
 
 
 def default_threads() -> int:
@@ -44,15 +50,29 @@ class Generation:
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    #: For the first CHOICE_STEPS tokens of a constrained reply: (the text generated before the
+    #: token, {candidate token: log probability}), read before the grammar masks anything.
+    choices: list[tuple[str, dict[str, float]]] = field(default_factory=list)
 
 
 class ChatModel(Protocol):
-    """What answering needs of a model: a name to show and a streamed reply."""
+    """What answering needs of a model: a name to show and a streamed reply.
+
+    ``grammar`` (GBNF) constrains the reply; the first tokens' candidates then go to
+    ``stats.choices``, and a backend that can mask logits lets ``steer`` forbid candidates.
+    """
 
     label: str
 
     def stream(
-        self, messages: list[dict[str, str]], *, max_tokens: int, temperature: float, stats: Generation
+        self,
+        messages: list[dict[str, str]],
+        *,
+        max_tokens: int,
+        temperature: float,
+        stats: Generation,
+        grammar: str | None = None,
+        steer: Steer | None = None,
     ) -> Iterator[str]: ...
 
 
@@ -79,9 +99,24 @@ class LocalLLM:
         self._lock = threading.Lock()
 
     def stream(
-        self, messages: list[dict[str, str]], *, max_tokens: int, temperature: float, stats: Generation
+        self,
+        messages: list[dict[str, str]],
+        *,
+        max_tokens: int,
+        temperature: float,
+        stats: Generation,
+        grammar: str | None = None,
+        steer: Steer | None = None,
     ) -> Iterator[str]:
         """Stream the assistant's reply; ``stats`` gets the token counts as they become known."""
+        from llama_cpp import LlamaGrammar, LogitsProcessorList
+
+        constraint = {}
+        if grammar:
+            constraint = {
+                "grammar": LlamaGrammar.from_string(grammar, verbose=False),
+                "logits_processor": LogitsProcessorList([self._recorder(stats, steer)]),
+            }
         with self._lock:
             # No reset: llama-cpp-python keeps the evaluated tokens and re-evaluates only what
             # differs, so the shared system prompt is processed once per process.
@@ -93,6 +128,7 @@ class LocalLLM:
                 repeat_penalty=REPEAT_PENALTY,
                 seed=SEED,  # per request, as a server does: the same question gets the same answer
                 stream=True,
+                **constraint,
             )
             stats.completion_tokens = 0
             for chunk in chunks:
@@ -102,6 +138,39 @@ class LocalLLM:
                 if piece:
                     stats.completion_tokens += 1
                     yield piece
+
+    def _recorder(self, stats: Generation, steer: Steer | None) -> Callable[[Any, Any], Any]:
+        """A logits processor that records the first steps' top candidates into ``stats`` and
+        masks the candidates ``steer`` forbids.
+
+        It sees the raw logits, before the grammar's mask: the probability the model itself
+        gave to each continuation. (llama-cpp-python's own ``logprobs`` would need
+        ``logits_all``, which keeps the logits of every prompt token: gigabytes at 4k context.)
+        """
+        import numpy as np
+
+        start: list[int] = []
+
+        def record(input_ids: Any, scores: Any) -> Any:
+            if len(stats.choices) < CHOICE_STEPS:
+                start or start.append(len(input_ids))
+                generated = [int(t) for t in input_ids[start[0] :]]
+                before = self._llm.detokenize(generated).decode("utf-8", "replace")
+                top = np.argpartition(scores, -TOP_LOGPROBS)[-TOP_LOGPROBS:]
+                peak = float(np.max(scores))
+                log_total = peak + float(np.log(np.sum(np.exp(scores - peak))))
+                candidates: dict[str, float] = {}
+                ids: dict[str, list[int]] = {}
+                for token in top:
+                    text = self._llm.detokenize([int(token)]).decode("utf-8", "replace")
+                    candidates[text] = max(candidates.get(text, -math.inf), float(scores[token]) - log_total)
+                    ids.setdefault(text, []).append(int(token))
+                stats.choices.append((before, candidates))
+                for text in steer.forbid(before, candidates) if steer else ():
+                    scores[ids[text]] = -math.inf
+            return scores
+
+        return record
 
 
 class RemoteLLM:
@@ -149,13 +218,25 @@ class RemoteLLM:
         return response
 
     def stream(
-        self, messages: list[dict[str, str]], *, max_tokens: int, temperature: float, stats: Generation
+        self,
+        messages: list[dict[str, str]],
+        *,
+        max_tokens: int,
+        temperature: float,
+        stats: Generation,
+        grammar: str | None = None,
+        steer: Steer | None = None,
     ) -> Iterator[str]:
         """Stream the assistant's reply; token counts come from the server's usage report when it
-        sends one (``stream_options``), otherwise completion tokens are the streamed pieces."""
+        sends one (``stream_options``), otherwise completion tokens are the streamed pieces.
+
+        ``grammar`` travels as the ``grammar`` field that llama.cpp's server and
+        llama_cpp.server accept, with ``logprobs`` for the first choices. A server cannot be
+        steered: ``steer`` is ignored, and the caller judges the model's own choice.
+        """
         import httpx
 
-        payload = {
+        payload: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
             "max_tokens": max_tokens,
@@ -166,6 +247,8 @@ class RemoteLLM:
             "stream": True,
             "stream_options": {"include_usage": True},
         }
+        if grammar:
+            payload |= {"grammar": grammar, "logprobs": True, "top_logprobs": TOP_LOGPROBS}
         stats.completion_tokens = 0
         try:
             with self._http.stream("POST", self.api + "/chat/completions", json=payload) as response:
@@ -188,6 +271,7 @@ def _pieces(events: Iterator[dict[str, Any]], stats: Generation, api: str) -> It
     answer that silently lacks its end.
     """
     finished = False
+    generated: list[str] = []
     for event in events:
         if event.get("error"):  # a server that fails mid-answer says so in the stream
             error = event["error"]
@@ -197,6 +281,7 @@ def _pieces(events: Iterator[dict[str, Any]], stats: Generation, api: str) -> It
             stats.prompt_tokens = usage.get("prompt_tokens", stats.prompt_tokens)
             stats.completion_tokens = usage.get("completion_tokens", stats.completion_tokens)
         for choice in event.get("choices") or []:
+            _record_choices(choice.get("logprobs"), stats, generated)
             piece = (choice.get("delta") or {}).get("content")
             if piece:
                 if not usage:
@@ -208,6 +293,17 @@ def _pieces(events: Iterator[dict[str, Any]], stats: Generation, api: str) -> It
             f"model server {api}: the reply stopped without a finish reason, so it was cut short "
             "(llama_cpp.server: start it with --interrupt_requests False)"
         )
+
+
+def _record_choices(logprobs: Any, stats: Generation, generated: list[str]) -> None:
+    """Add a streamed chunk's OpenAI-style ``logprobs.content`` to ``stats.choices``;
+    ``generated`` holds the tokens chosen so far."""
+    for item in (logprobs or {}).get("content") or []:
+        token, logprob = item.get("token", ""), float(item.get("logprob", 0.0))
+        if len(stats.choices) < CHOICE_STEPS:
+            top = {c["token"]: float(c["logprob"]) for c in item.get("top_logprobs") or [] if "token" in c}
+            stats.choices.append(("".join(generated), top | {token: max(top.get(token, logprob), logprob)}))
+        generated.append(token)
 
 
 def _events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:

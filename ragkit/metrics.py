@@ -4,7 +4,8 @@ Retrieval metrics follow trec_eval / pytrec_eval as BEIR reports them (nDCG with
 and log2 discount, recall over all judged-relevant documents, reciprocal rank of the first
 relevant one). Answer metrics follow the SQuAD 2.0 evaluation script (lower-case, strip
 punctuation and English articles, token overlap) and, for Chinese, the CMRC 2018 script's
-mixed segmentation (each CJK character a token, other runs split into words).
+mixed segmentation (each CJK character a token, other runs split into words) and its
+longest-common-substring F1.
 """
 
 from __future__ import annotations
@@ -108,13 +109,34 @@ def exact_match(prediction: str, golds: Iterable[str]) -> float:
     return float(any(normalize(prediction) == normalize(g) for g in golds))
 
 
+def _longest_common_run(a: Sequence[str], b: Sequence[str]) -> int:
+    """Length of the longest run of tokens that ``a`` and ``b`` share (contiguous)."""
+    best, row = 0, [0] * (len(b) + 1)
+    for x in a:
+        previous = 0
+        for j, y in enumerate(b, start=1):
+            current = row[j]
+            row[j] = previous + 1 if x == y else 0
+            best = max(best, row[j])
+            previous = current
+    return best
+
+
 def f1(prediction: str, golds: Iterable[str]) -> float:
-    """Best token-overlap F1 of the prediction against any gold answer."""
+    """Best F1 of the prediction against any gold answer.
+
+    English (SQuAD): bag-of-tokens overlap. Chinese (CMRC 2018's official script): the longest
+    common substring of the mixed-segmented, punctuation-free texts, so that the right
+    characters in the wrong order do not count.
+    """
     predicted = answer_tokens(prediction)
     best = 0.0
     for gold in golds:
         wanted = answer_tokens(gold)
-        common = sum((Counter(predicted) & Counter(wanted)).values())
+        if is_cjk(gold):
+            common = _longest_common_run(predicted, wanted)
+        else:
+            common = sum((Counter(predicted) & Counter(wanted)).values())
         if common:
             precision, recall = common / len(predicted), common / len(wanted)
             best = max(best, 2 * precision * recall / (precision + recall))

@@ -25,6 +25,16 @@ from .errors import ModelError
 _CHUNK = 8 * 1024 * 1024
 
 
+#: The answer threshold for a model nobody calibrated: answer when an id is more likely than "none".
+DEFAULT_MIN_CONFIDENCE = 0.5
+
+
+def min_confidence(label: str) -> float:
+    """The answer threshold chosen for the packaged model called ``label`` (else the default)."""
+    spec = REGISTRY.get(label)
+    return spec.min_confidence if spec is not None else DEFAULT_MIN_CONFIDENCE
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A packaged model: where its bytes come from and what they must hash to."""
@@ -41,6 +51,8 @@ class ModelSpec:
     #: For an LLM: the assembled file name. For an embedder: the weights file in its directory.
     filename: str
     install_hint: str
+    #: For an LLM: the ``min_confidence`` chosen for it on a dev split (docs/benchmarks.md).
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE
 
 
 LLM_1_5B = ModelSpec(

@@ -75,6 +75,38 @@ class Source:
         }
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """A sentence an answer rests on; the answer's ``[n]`` marks point at these."""
+
+    n: int
+    sentence: str
+    file: str
+    page: int
+    chunk_id: str
+    #: The number of the passage (:class:`Source`) the sentence belongs to.
+    source: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` contract: exactly these keys."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """A fact the checks could not find where it must stand: a number or name of the answer
+    missing from its evidence (``where="answer"``), or one of the question's own details
+    missing from the evidence and its context (``where="question"``)."""
+
+    claim: str
+    kind: str
+    where: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` contract: exactly these keys."""
+        return asdict(self)
+
+
 @dataclass
 class Timings:
     """Where the time of one answer went, in milliseconds and tokens."""
@@ -84,6 +116,14 @@ class Timings:
     total_ms: float = 0.0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+
+    def record(self, generation: Any, first_token_at: float | None, started: float) -> None:
+        """Take a generation's token counts (a :class:`ragkit.llm.Generation`) and the time of
+        its first shown word (``time.perf_counter()``, as ``started``)."""
+        self.prompt_tokens = generation.prompt_tokens
+        self.completion_tokens = generation.completion_tokens
+        if first_token_at is not None:
+            self.first_token_ms = (first_token_at - started) * 1000
 
     def to_json(self) -> dict[str, Any]:
         """Rounded for humans; ``first_token_ms`` is null when no model was asked."""
@@ -104,6 +144,29 @@ class Answer:
     #: The question as retrieval saw it (a follow-up rewritten to stand alone); not in the JSON
     #: contract, shown by the page and ``ragkit chat`` when it differs from ``question``.
     standalone_question: str = ""
+    #: The sentences the answer rests on (empty when declined).
+    evidence: list[Evidence] = field(default_factory=list)
+    #: The checks that failed: why an answer the model wrote was declined.
+    unsupported: list[Unsupported] = field(default_factory=list)
+    #: The probability the model gave to naming evidence rather than "none" (None: not asked,
+    #: or the model server returned no log probabilities).
+    confidence: float | None = None
+
+    def evidence_in(self, source: Source) -> list[Evidence]:
+        """The evidence sentences that stand in ``source``."""
+        return [e for e in self.evidence if e.source == source.n]
+
+    @property
+    def withheld(self) -> str:
+        """Why a reply the model wrote (and a shell may have streamed) is not shown as an answer."""
+        for where, says in (
+            ("answer", "the answer states {}, which its evidence sentences do not"),
+            ("question", "the evidence does not mention {}, which the question asks about"),
+        ):
+            failed = [f'"{u.claim}"' for u in self.unsupported if u.where == where]
+            if failed:
+                return f"(withheld: {says.format(', '.join(failed))})"
+        return "(withheld: the model was not sure the passages state the answer)"
 
     @property
     def shown_sources(self) -> list[Source]:
@@ -122,6 +185,9 @@ class Answer:
             "answer": self.answer,
             "declined": self.declined,
             "sources": [s.to_json() for s in self.sources],
+            "evidence": [e.to_json() for e in self.evidence],
+            "unsupported": [u.to_json() for u in self.unsupported],
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
             "timings": self.timings.to_json(),
             "model": self.model,
         }

@@ -94,3 +94,9 @@ def test_sample_is_seeded_and_half_unanswerable() -> None:
     assert first != sample_questions(questions, 20, seed=4)
     assert len(first) == 20 and sum(q.impossible for q in first) == 10
     assert sample_questions(questions, None, seed=0) == questions
+
+
+def test_cmrc_f1_is_the_longest_common_substring() -> None:
+    # CMRC 2018's official metric: characters in the wrong order do not count as overlap.
+    assert metrics.f1("京北", ["北京"]) == pytest.approx(0.5)
+    assert metrics.f1("在北京市。", ["北京"]) == pytest.approx(2 * (2 / 4) * 1 / (2 / 4 + 1))

@@ -18,7 +18,7 @@ from typing import Any
 
 import streamlit as st
 
-from ragkit import Answer, Ragkit, RagkitError, Settings, load_settings
+from ragkit import Answer, Ragkit, RagkitError, Settings, Source, load_settings
 from ragkit.config import collection_name
 from ragkit.endpoints import where_data_goes
 from ragkit.models import REGISTRY
@@ -76,21 +76,32 @@ def stream_answer(
 
 
 def show_sources(answer: Answer) -> None:
-    """One expander per passage: file, page, score, the text with its supporting sentence in bold."""
+    """One expander per ``[n]`` of the answer (its evidence sentence in bold in its passage),
+    or per closest passage of a declined answer: file, page, score."""
+    if answer.evidence:
+        st.caption("Sources")
+        for item in answer.evidence:
+            show_passage(f"[{item.n}]", answer.sources[item.source - 1], item.sentence)
+        return
     if not answer.shown_sources:
         return
     st.caption("Closest passages" if answer.declined else "Sources")
     for source in answer.shown_sources:
-        title = f"[{source.n}] {Path(source.file).name} · page {source.page} · score {source.score:.2f}"
+        show_passage(f"[{source.n}]", source, answer.evidence_for)
+
+
+def show_passage(mark: str, source: Source, sentence: str) -> None:
+    """An expander with the passage's text, the sentence that best matches ``sentence`` in bold."""
+    title = f"{mark} {Path(source.file).name} · page {source.page} · score {source.score:.2f}"
+    if source.flags:
+        title += f" · ⚠ flagged: {', '.join(source.flags)}"
+    with st.expander(title, expanded=False):
         if source.flags:
-            title += f" · ⚠ flagged: {', '.join(source.flags)}"
-        with st.expander(title, expanded=False):
-            if source.flags:
-                st.warning(
-                    "This passage may be aimed at the AI rather than at you "
-                    f"({', '.join(source.flags)}); the model was told to treat it as data only."
-                )
-            st.markdown(highlighted_passage(source.text, answer.evidence_for))
+            st.warning(
+                "This passage may be aimed at the AI rather than at you "
+                f"({', '.join(source.flags)}); the model was told to treat it as data only."
+            )
+        st.markdown(highlighted_passage(source.text, sentence))
 
 
 def show_answer(answer: Answer) -> None:
@@ -214,13 +225,16 @@ def main() -> None:
             messages.pop()
             return
         answer: Answer = result["answer"]
+        said = str(streamed or "").strip()
         if answer.declined:
-            if streamed:
-                st.caption("The model's reply did not answer from your documents.")
+            if said:
+                st.caption(answer.withheld)
             st.info(answer.answer)
-        elif answer.answer != str(streamed).strip():
-            marks = " ".join(f"[{s.n}]" for s in answer.sources if s.cited)
-            st.caption(f"Citations checked against the passages: {marks}")
+        elif not answer.answer.startswith(said):
+            st.caption("As checked:")
+            st.markdown(neutralize(answer.answer))
+        else:
+            st.markdown(neutralize(answer.answer[len(said) :]))  # the [n] marks of the checked answer
         timings = answer.timings
         if timings.first_token_ms is not None:
             st.caption(f"First words after {timings.first_token_ms / 1000:.1f} s · {answer.model}")

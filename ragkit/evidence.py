@@ -1,0 +1,157 @@
+"""Focused passages -> numbered sentences -> the model names the ones that state the answer.
+
+The model's reply starts with the ids of the sentences that state the answer, or ``none``,
+before it writes a word of the answer. A llama.cpp grammar (GBNF) holds it to that form, so an
+id is always a sentence of the prompt. Writing the answer from named sentences keeps a small
+model on the fact it picked, every ``[n]`` the user sees points at one quoted sentence, and the
+claim check (:mod:`ragkit.claims`) has the exact sentences to check the answer against.
+
+How sure the model was is read off its first choice: the probability it gave a sentence id
+rather than ``none`` at the first position of the evidence line (:func:`answer_probability`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .focus import GAP
+
+EVIDENCE = "Evidence:"
+ANSWER = "Answer:"
+NONE = "none"
+#: Most sentences the model may name: an answer rests on one or two.
+MAX_IDS = 3
+_REPLY = re.compile(rf"{EVIDENCE}[ \t]*(?P<ids>{NONE}|[\d, \t]*\d)?[ \t]*(?:\n\s*{ANSWER}[ \t]*(?P<answer>.*))?", re.S | re.I)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence as the model sees it: its id in the prompt and the passage it belongs to."""
+
+    id: int
+    passage: int  # 0-based index of the passage (hit) in the prompt
+    text: str
+
+
+def number(focused: Sequence[Sequence[str]]) -> list[Sentence]:
+    """Ids 1..N for the sentences of all passages, in prompt order (gap marks get none)."""
+    out: list[Sentence] = []
+    for passage, parts in enumerate(focused):
+        for text in parts:
+            if text != GAP:
+                out.append(Sentence(len(out) + 1, passage, text))
+    return out
+
+
+def render(parts: Sequence[str], numbered: Sequence[Sentence]) -> str:
+    """One passage's body for the prompt: each sentence on its own line after its ``(id)``."""
+    ids = iter(numbered)
+    lines = [GAP if text == GAP else f"({next(ids).id}) {text}" for text in parts]
+    return "\n".join(lines)
+
+
+def grammar(count: int) -> str:
+    """GBNF for the reply: ``Evidence: none``, or up to MAX_IDS valid ids, then the answer line."""
+    ids = " | ".join(f'"{i}"' for i in range(1, count + 1))
+    more = ' ( ", " id )?' * (MAX_IDS - 1)
+    return (
+        f'root ::= "{EVIDENCE} " ( "{NONE}" | id{more} "\\n{ANSWER} " answer )\n'
+        f"id ::= {ids}\n"
+        'answer ::= [^\\n]+\n'
+    )
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The model's reply, parsed: the sentence ids it named (None: it wrote ``none`` or no
+    valid id) and the answer text (empty until the answer line has begun)."""
+
+    ids: list[int] | None
+    answer: str
+    answer_started: bool
+
+
+def parse(text: str, count: int) -> Reply:
+    """Read a (possibly partial) reply; ids outside 1..count are dropped, repeats kept once.
+
+    Servers that ignore the grammar may still follow the instructions; a reply that does not
+    begin with the evidence line names no evidence and is declined.
+    """
+    match = _REPLY.search(text)
+    if not match:
+        return Reply(None, "", False)
+    raw = match.group("ids") or ""
+    ids = list(dict.fromkeys(int(n) for n in re.findall(r"\d+", raw) if 1 <= int(n) <= count))[:MAX_IDS]
+    answer = match.group("answer")
+    return Reply(ids or None, (answer or "").strip(), answer is not None)
+
+
+def _masses(top: dict[str, float]) -> tuple[float, float, float]:
+    """Probability of (a sentence id, ``none``, a bare space) among one step's candidates."""
+    digit = none = space = 0.0
+    for token, logprob in top.items():
+        word, p = token.strip(), math.exp(logprob)
+        if word[:1].isdigit():
+            digit += p
+        elif word and NONE.startswith(word.lower()):
+            none += p
+        elif not word and token:
+            space += p
+    return digit, none, space
+
+
+def answer_probability(choices: Sequence[tuple[str, dict[str, float]]]) -> float | None:
+    """The probability the model gave to naming a sentence rather than ``none``.
+
+    ``choices`` are (text generated before the token, {candidate token: logprob}) for the first
+    generated tokens, read before the grammar masked anything. Right after ``Evidence:`` the
+    model writes `` none`` (one token), an id, or a space that an id (or ``none``) follows:
+    P(id) = P(id) + P(space) * P(id | space), the last factor taken from the next step when it
+    was recorded. None when the step was not recorded (a model server that returns no log
+    probabilities).
+    """
+    steps = {before: top for before, top in choices}
+    if EVIDENCE not in steps:
+        return None
+    digit, none, space = _masses(steps[EVIDENCE])
+    share = 1.0
+    if EVIDENCE + " " in steps:
+        then_digit, then_none, _ = _masses(steps[EVIDENCE + " "])
+        share = then_digit / (then_digit + then_none) if then_digit + then_none else 1.0
+    total = digit + none + space
+    return (digit + space * share) / total if total else None
+
+
+def _none_like(top: dict[str, float]) -> set[str]:
+    return {t for t in top if t.strip() and NONE.startswith(t.strip().lower())}
+
+
+@dataclass
+class Steer:
+    """Makes the answer-or-decline choice by the calibrated threshold instead of the sampler.
+
+    A small model's own pick between an id and ``none`` is a coin flip near 50 %. Given to a
+    model backend that can mask logits (:class:`ragkit.llm.LocalLLM`), this reads the
+    probability of an id right after ``Evidence:`` (an id, or a space, which an id follows
+    almost always) and forbids ``none`` when it reaches ``min_confidence``, and every id and
+    space when it does not.
+    """
+
+    min_confidence: float
+    answering: bool | None = None
+
+    def forbid(self, before: str, top: dict[str, float]) -> set[str]:
+        """The candidate tokens (of ``top``) that may not come after ``before``."""
+        if before == EVIDENCE:
+            digit, none, space = _masses(top)
+            total = digit + none + space
+            self.answering = total > 0 and (digit + space) / total >= self.min_confidence
+            if self.answering:
+                return _none_like(top)
+            return {t for t in top if t.strip()[:1].isdigit() or (t and not t.strip())}
+        if before == EVIDENCE + " " and self.answering:
+            return _none_like(top)
+        return set()
