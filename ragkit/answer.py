@@ -148,6 +148,10 @@ class Draft:
     generation: Generation
 
 
+#: Tokens the probe generates: "Evidence", ":", then the choice between an id and "none".
+PROBE_TOKENS = 6
+
+
 def generate(
     llm: ChatModel,
     prompt: Prompt,
@@ -157,22 +161,37 @@ def generate(
     min_confidence: float,
     on_token: Callable[[str], None] | None = None,
 ) -> Draft:
-    """Stream the answer line of the model's reply to ``on_token``; the evidence line is read,
-    not shown. A reply of ``Evidence: none`` ends after a few tokens.
+    """Decide between answering and declining, then stream the answer line to ``on_token``.
 
-    ``first_token_at`` is when the first word of the answer was ready to show (or when the
-    reply declined): the wait the user sees.
+    A probe of a few tokens reads the model's probability of naming a sentence rather than
+    ``none`` (:func:`ragkit.evidence.answer_probability`). Below ``min_confidence`` ragkit
+    declines; otherwise the reply is generated with ``none`` taken out of the grammar, so the
+    model names its best sentences and answers from them. A small model's own pick between the
+    two is close to a coin flip; a threshold chosen on labelled data is not. The probe reads the
+    prompt once: the reply that follows reuses it from the KV cache (llama.cpp's prefix reuse,
+    here and in its servers). Where the model server returns no log probabilities, the model's
+    own choice stands.
+
+    The evidence line is read, not shown. ``first_token_at`` is when the first word of the
+    answer was ready to show (or when ragkit declined): the wait the user sees.
     """
-    stats = Generation()
     count = len(prompt.sentences)
+    probe = Generation()
+    for _ in llm.stream(
+        prompt.messages, max_tokens=PROBE_TOKENS, temperature=temperature, stats=probe, grammar=prompt.grammar
+    ):
+        pass
+    probability = evidence.answer_probability(probe.choices)
+    if probability is not None and probability < min_confidence:
+        return Draft("", [], True, probability, time.perf_counter(), probe)
+    stats = Generation()
     text, shown, first = "", 0, None
     for piece in llm.stream(
         prompt.messages,
         max_tokens=max_tokens,
         temperature=temperature,
         stats=stats,
-        grammar=prompt.grammar,
-        steer=evidence.Steer(min_confidence),
+        grammar=evidence.grammar(count, allow_none=probability is None),
     ):
         text += piece
         reply = evidence.parse(text, count)
@@ -188,14 +207,8 @@ def generate(
     reply = evidence.parse(text, count)
     answer = _MARKS.sub("", reply.answer).strip()
     declined = reply.ids is None or not answer or bool(_DECLINE_PHRASES.search(answer))
-    return Draft(
-        answer=answer,
-        ids=reply.ids or [],
-        declined=declined,
-        probability=evidence.answer_probability(stats.choices),
-        first_token_at=first or time.perf_counter(),
-        generation=stats,
-    )
+    stats.prompt_tokens = probe.prompt_tokens or stats.prompt_tokens
+    return Draft(answer, reply.ids or [], declined, probability, first or time.perf_counter(), stats)
 
 
 @dataclass

@@ -31,7 +31,20 @@ _SCALES = {
     "billion": Decimal(1_000_000_000),
     "trillion": Decimal(1_000_000_000_000),
 }
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 _CN_BIG = {"万": 10_000, "亿": 100_000_000}
 #: What may follow a Chinese numeral for it to count as a number ("一般" is no number, "六百元" is).
@@ -42,7 +55,9 @@ _NUMBER = re.compile(
     r"(?:\s*(万|亿)|\s+(thousand|million|billion|trillion)\b)?",
     re.IGNORECASE,
 )
-_CN_NUMBER = re.compile(rf"([零〇一二两三四五六七八九十百千万亿]*[零〇一二两三四五六七八九十][零〇一二两三四五六七八九十百千万亿]*)(?={_CN_COUNTED})")
+_CN_NUMBER = re.compile(
+    rf"([零〇一二两三四五六七八九十百千万亿]*[零〇一二两三四五六七八九十][零〇一二两三四五六七八九十百千万亿]*)(?={_CN_COUNTED})"
+)
 _MARK = re.compile(r"\[\d+(?:\s*[,，、]\s*\d+)*\]")
 _WORD = re.compile(r"[^\W\d_][\w'’\-]*", re.UNICODE)
 _SENTENCE_START = re.compile(r"(^|[.!?:;]\s+|\n)\s*[\"“(]*$")

@@ -204,7 +204,9 @@ def _print_sources(answer: Answer) -> None:
         for e in answer.evidence:
             source = answer.sources[e.source - 1]
             flagged = f" [flagged: {', '.join(source.flags)}]" if source.flags else ""
-            click.echo(f'[{e.n}] {display_path(e.file)} p.{e.page} — "{e.sentence}" (score {source.score:.2f}){flagged}')
+            click.echo(
+                f'[{e.n}] {display_path(e.file)} p.{e.page} — "{e.sentence}" (score {source.score:.2f}){flagged}'
+            )
         return
     if not answer.shown_sources:
         return

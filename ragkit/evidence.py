@@ -24,7 +24,9 @@ ANSWER = "Answer:"
 NONE = "none"
 #: Most sentences the model may name: an answer rests on one or two.
 MAX_IDS = 3
-_REPLY = re.compile(rf"{EVIDENCE}[ \t]*(?P<ids>{NONE}|[\d, \t]*\d)?[ \t]*(?:\n\s*{ANSWER}[ \t]*(?P<answer>.*))?", re.S | re.I)
+_REPLY = re.compile(
+    rf"{EVIDENCE}[ \t]*(?P<ids>{NONE}|[\d, \t]*\d)?[ \t]*(?:\n\s*{ANSWER}[ \t]*(?P<answer>.*))?", re.S | re.I
+)
 
 
 @dataclass(frozen=True)
@@ -53,15 +55,17 @@ def render(parts: Sequence[str], numbered: Sequence[Sentence]) -> str:
     return "\n".join(lines)
 
 
-def grammar(count: int) -> str:
-    """GBNF for the reply: ``Evidence: none``, or up to MAX_IDS valid ids, then the answer line."""
+def grammar(count: int, *, allow_none: bool = True) -> str:
+    """GBNF for the reply: ``Evidence: none``, or up to MAX_IDS valid ids, then the answer line.
+
+    ``allow_none=False`` once ragkit has decided to answer (:func:`answer_probability` reached
+    the threshold): the model then names its best sentences.
+    """
     ids = " | ".join(f'"{i}"' for i in range(1, count + 1))
     more = ' ( ", " id )?' * (MAX_IDS - 1)
-    return (
-        f'root ::= "{EVIDENCE} " ( "{NONE}" | id{more} "\\n{ANSWER} " answer )\n'
-        f"id ::= {ids}\n"
-        'answer ::= [^\\n]+\n'
-    )
+    answer = f'id{more} "\\n{ANSWER} " answer'
+    choice = f'( "{NONE}" | {answer} )' if allow_none else answer
+    return f'root ::= "{EVIDENCE} " {choice}\nid ::= {ids}\nanswer ::= [^\\n]+\n'
 
 
 @dataclass(frozen=True)
@@ -123,35 +127,3 @@ def answer_probability(choices: Sequence[tuple[str, dict[str, float]]]) -> float
         share = then_digit / (then_digit + then_none) if then_digit + then_none else 1.0
     total = digit + none + space
     return (digit + space * share) / total if total else None
-
-
-def _none_like(top: dict[str, float]) -> set[str]:
-    return {t for t in top if t.strip() and NONE.startswith(t.strip().lower())}
-
-
-@dataclass
-class Steer:
-    """Makes the answer-or-decline choice by the calibrated threshold instead of the sampler.
-
-    A small model's own pick between an id and ``none`` is a coin flip near 50 %. Given to a
-    model backend that can mask logits (:class:`ragkit.llm.LocalLLM`), this reads the
-    probability of an id right after ``Evidence:`` (an id, or a space, which an id follows
-    almost always) and forbids ``none`` when it reaches ``min_confidence``, and every id and
-    space when it does not.
-    """
-
-    min_confidence: float
-    answering: bool | None = None
-
-    def forbid(self, before: str, top: dict[str, float]) -> set[str]:
-        """The candidate tokens (of ``top``) that may not come after ``before``."""
-        if before == EVIDENCE:
-            digit, none, space = _masses(top)
-            total = digit + none + space
-            self.answering = total > 0 and (digit + space) / total >= self.min_confidence
-            if self.answering:
-                return _none_like(top)
-            return {t for t in top if t.strip()[:1].isdigit() or (t and not t.strip())}
-        if before == EVIDENCE + " " and self.answering:
-            return _none_like(top)
-        return set()

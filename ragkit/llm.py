@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .endpoints import Endpoint
-from .evidence import Steer
 from .errors import ModelError
 
 #: Sampling settings shared by both backends, so that they give the same answers.
@@ -59,7 +58,7 @@ class ChatModel(Protocol):
     """What answering needs of a model: a name to show and a streamed reply.
 
     ``grammar`` (GBNF) constrains the reply; the first tokens' candidates then go to
-    ``stats.choices``, and a backend that can mask logits lets ``steer`` forbid candidates.
+    ``stats.choices``.
     """
 
     label: str
@@ -72,7 +71,6 @@ class ChatModel(Protocol):
         temperature: float,
         stats: Generation,
         grammar: str | None = None,
-        steer: Steer | None = None,
     ) -> Iterator[str]: ...
 
 
@@ -106,7 +104,6 @@ class LocalLLM:
         temperature: float,
         stats: Generation,
         grammar: str | None = None,
-        steer: Steer | None = None,
     ) -> Iterator[str]:
         """Stream the assistant's reply; ``stats`` gets the token counts as they become known."""
         from llama_cpp import LlamaGrammar, LogitsProcessorList
@@ -115,7 +112,7 @@ class LocalLLM:
         if grammar:
             constraint = {
                 "grammar": LlamaGrammar.from_string(grammar, verbose=False),
-                "logits_processor": LogitsProcessorList([self._recorder(stats, steer)]),
+                "logits_processor": LogitsProcessorList([self._recorder(stats)]),
             }
         with self._lock:
             # No reset: llama-cpp-python keeps the evaluated tokens and re-evaluates only what
@@ -139,9 +136,8 @@ class LocalLLM:
                     stats.completion_tokens += 1
                     yield piece
 
-    def _recorder(self, stats: Generation, steer: Steer | None) -> Callable[[Any, Any], Any]:
-        """A logits processor that records the first steps' top candidates into ``stats`` and
-        masks the candidates ``steer`` forbids.
+    def _recorder(self, stats: Generation) -> Callable[[Any, Any], Any]:
+        """A logits processor that records the first steps' top candidates into ``stats``.
 
         It sees the raw logits, before the grammar's mask: the probability the model itself
         gave to each continuation. (llama-cpp-python's own ``logprobs`` would need
@@ -160,14 +156,10 @@ class LocalLLM:
                 peak = float(np.max(scores))
                 log_total = peak + float(np.log(np.sum(np.exp(scores - peak))))
                 candidates: dict[str, float] = {}
-                ids: dict[str, list[int]] = {}
                 for token in top:
                     text = self._llm.detokenize([int(token)]).decode("utf-8", "replace")
                     candidates[text] = max(candidates.get(text, -math.inf), float(scores[token]) - log_total)
-                    ids.setdefault(text, []).append(int(token))
                 stats.choices.append((before, candidates))
-                for text in steer.forbid(before, candidates) if steer else ():
-                    scores[ids[text]] = -math.inf
             return scores
 
         return record
@@ -225,14 +217,12 @@ class RemoteLLM:
         temperature: float,
         stats: Generation,
         grammar: str | None = None,
-        steer: Steer | None = None,
     ) -> Iterator[str]:
         """Stream the assistant's reply; token counts come from the server's usage report when it
         sends one (``stream_options``), otherwise completion tokens are the streamed pieces.
 
         ``grammar`` travels as the ``grammar`` field that llama.cpp's server and
-        llama_cpp.server accept, with ``logprobs`` for the first choices. A server cannot be
-        steered: ``steer`` is ignored, and the caller judges the model's own choice.
+        llama_cpp.server accept, with ``logprobs`` for the first choices.
         """
         import httpx
 

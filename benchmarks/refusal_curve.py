@@ -1,0 +1,87 @@
+"""The answered/declined trade-off of ``min_confidence``, chosen on a dev half, reported on the other.
+
+Reads answers files of ``ragkit eval qa`` run with ``RAGKIT_MIN_CONFIDENCE=0`` (every answer the
+other checks let through is kept, with the model's confidence). Declining at a threshold ``t``
+is then exactly what a run at ``t`` does: an answer whose confidence is below ``t`` is
+declined, every other answer is the same tokens (the seed and the logits do not change). The
+questions are split in two halves by a hash of their id: the threshold is chosen on the dev
+half (best mean of answerable F1, declined counting 0, and the share of unanswerable questions
+declined) and reported on the test half, which it never saw. Run from the repository root:
+
+    .venv/bin/python benchmarks/refusal_curve.py benchmarks/results/after/squad2_answers.jsonl \\
+        benchmarks/results/after/cmrc_answers.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+THRESHOLDS = [round(0.05 * i, 2) for i in range(20)]
+
+
+def read(paths: list[Path]) -> list[dict[str, Any]]:
+    """Every graded answer of the files."""
+    rows = []
+    for path in paths:
+        with path.open(encoding="utf-8") as lines:
+            rows += [json.loads(line) | {"file": path.name} for line in lines if line.strip()]
+    return rows
+
+
+def is_dev(row: dict[str, Any]) -> bool:
+    """The dev half: a stable hash of the question id, independent of the answers."""
+    return hashlib.sha256(str(row["id"]).encode()).digest()[0] % 2 == 0
+
+
+def declined_at(row: dict[str, Any], threshold: float) -> bool:
+    """Whether a run at ``threshold`` declines this question."""
+    confidence = row.get("confidence")
+    return bool(row["declined"]) or (confidence is not None and confidence < threshold)
+
+
+def scores(rows: list[dict[str, Any]], threshold: float) -> dict[str, float]:
+    """Answered share and F1 of the answerable, declined share of the unanswerable, at ``threshold``."""
+    answerable = [r for r in rows if not r["impossible"]]
+    impossible = [r for r in rows if r["impossible"]]
+    kept = [r for r in answerable if not declined_at(r, threshold)]
+    return {
+        "answered": len(kept) / len(answerable) if answerable else 0.0,
+        "f1": sum(r["f1"] for r in kept) / len(answerable) if answerable else 0.0,
+        "declined": sum(declined_at(r, threshold) for r in impossible) / len(impossible) if impossible else 0.0,
+    }
+
+
+def objective(s: dict[str, float]) -> float:
+    """What the threshold is chosen for: right answers and honest refusals, weighted alike."""
+    return (s["f1"] + s["declined"]) / 2
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("answers", nargs="+", type=Path)
+    args = parser.parse_args()
+    rows = read(args.answers)
+    dev, test = [r for r in rows if is_dev(r)], [r for r in rows if not is_dev(r)]
+    print(f"{len(rows)} answers: dev {len(dev)}, test {len(test)} ({', '.join(p.name for p in args.answers)})")
+    print(
+        f"{'t':>5} | {'dev answered':>12} {'F1':>6} {'declined':>8} | {'test answered':>13} {'F1':>6} {'declined':>8}"
+    )
+    best = max(THRESHOLDS, key=lambda t: (objective(scores(dev, t)), -t))
+    for t in THRESHOLDS:
+        d, e = scores(dev, t), scores(test, t)
+        mark = "  <- chosen on dev" if t == best else ""
+        print(
+            f"{t:5.2f} | {d['answered']:12.3f} {d['f1']:6.3f} {d['declined']:8.3f} | "
+            f"{e['answered']:13.3f} {e['f1']:6.3f} {e['declined']:8.3f}{mark}"
+        )
+    for name in sorted({r["file"] for r in test}):
+        part = scores([r for r in test if r["file"] == name], best)
+        print(f"test half of {name} at t={best}: " + ", ".join(f"{k} {v:.3f}" for k, v in part.items()))
+
+
+if __name__ == "__main__":
+    main()
