@@ -633,6 +633,11 @@ _QA_ROWS = [
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sample.")
 @click.option("--model", "-m", help="Model name or GGUF path (default: the configured model).")
+@click.option(
+    "--drop-gold",
+    is_flag=True,
+    help="Answerable questions only, their own passages left out of the store: every answer should be a refusal.",
+)
 @pipeline_option
 @work_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -646,6 +651,7 @@ def eval_qa(
     limit: int | None,
     seed: int,
     model: str | None,
+    drop_gold: bool,
     pipelines: tuple[str, ...],
     work_dir: Path | None,
     as_json: bool,
@@ -663,6 +669,7 @@ def eval_qa(
         model=model,
         work_dir=work_dir,
         progress=_progress(quiet),
+        drop_gold=drop_gold,
     )
     if as_json:
         _emit_json(report.to_json())

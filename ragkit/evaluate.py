@@ -312,10 +312,23 @@ def evaluate_qa(
     model: str | None = None,
     work_dir: Path | None = None,
     progress: Progress | None = None,
+    drop_gold: bool = False,
 ) -> QAReport:
-    """Ingest passages, answer a sample of questions with each pipeline, write and score answers."""
+    """Ingest passages, answer a sample of questions with each pipeline, write and score answers.
+
+    ``drop_gold`` measures what users hit most: the topic is in the documents, the fact is
+    not. The sample is of answerable questions only, their own passages are left out of the
+    store (the other passages of the same article stay), and each becomes unanswerable.
+    """
     records = read_corpus(passages)
-    asked = sample_questions(read_questions(questions), limit, seed)
+    asked = read_questions(questions)
+    if drop_gold:
+        asked = sample_questions([q for q in asked if not q.impossible and q.passage_id], limit, seed)
+        gone = {q.passage_id for q in asked}
+        records = [r for r in records if r.id not in gone]
+        asked = [replace(q, answers=[], impossible=True) for q in asked]
+    else:
+        asked = sample_questions(asked, limit, seed)
     with _workspace(kit, work_dir) as (evalkit, folder):
         files, _ingested = _ingest(evalkit, records, folder / "docs", progress)
         report = QAReport(passages=len(records), model=evalkit.llm(model).label)

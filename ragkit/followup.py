@@ -17,7 +17,12 @@ History = Sequence[tuple[str, str]]
 _SYSTEM = (
     "You rewrite the user's follow-up question so that it can be understood without the conversation. "
     "Replace pronouns and ellipses with what they refer to, keep the question's language and meaning, "
-    "and do not answer it. Reply with the rewritten question only."
+    "and ask only what the follow-up asks, not the previous question again. Do not answer it. "
+    "Reply with the rewritten question only.\n"
+    "Example: previous question \"What is the notice period for managers?\", follow-up \"And for interns?\" "
+    "-> \"What is the notice period for interns?\"\n"
+    "Example: previous question \"What is the minimum password length?\", follow-up \"And how often must it "
+    "be changed?\" -> \"How often must the password be changed?\""
 )
 
 
@@ -37,9 +42,11 @@ def rewrite(llm: ChatModel, question: str, history: History) -> str:
     # A rewrite that came out empty or rambling is worse than the user's own words.
     if not text or len(text) > 3 * len(question) + 120:
         return question
-    # Small models often echo the previous question; then search for both questions together.
+    # Small models often echo the previous question. Then the follow-up comes first, as the
+    # thing to answer, with the previous question after it as its context: glued the other
+    # way round ("<previous> <follow-up>"), the model answered the previous question again.
     if _normal(text) == _normal(previous_question):
-        return f"{previous_question} {question}"
+        return f"{question} (follow-up to: {previous_question})"
     return text
 
 

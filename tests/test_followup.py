@@ -40,9 +40,11 @@ def test_good_rewrite_is_used() -> None:
     assert rewrite(llm, "And how often?", HISTORY) == "How often must the password be changed?"  # type: ignore[arg-type]
 
 
-def test_echo_of_previous_question_searches_both() -> None:
+def test_echo_of_previous_question_asks_the_new_question_first() -> None:
     llm = Echo("What is the minimum password length")
-    assert rewrite(llm, "Is MFA required?", HISTORY) == "What is the minimum password length? Is MFA required?"  # type: ignore[arg-type]
+    assert rewrite(llm, "Is MFA required?", HISTORY) == (  # type: ignore[arg-type]
+        "Is MFA required? (follow-up to: What is the minimum password length?)"
+    )
 
 
 def test_empty_or_rambling_rewrite_keeps_the_question() -> None:

@@ -10,27 +10,18 @@ from __future__ import annotations
 
 import posixpath
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from lxml import etree
 
 from ..records import Page
+from .tables import table_lines
 
 #: Elements whose text a reader does not see: properties, deleted text, field instructions,
 #: and the fallback duplicate of a text box (``mc:Fallback``).
 _SKIPPED = frozenset({"pPr", "rPr", "tblPr", "sectPr", "del", "delText", "instrText", "Fallback"})
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True)
-
-
-def join_cells(texts: Iterable[str]) -> str:
-    """One table row as ``a | b | c``; merged cells, which repeat their text, appear once."""
-    cells: list[str] = []
-    for text in texts:
-        value = " ".join(text.split())
-        if not cells or cells[-1] != value:
-            cells.append(value)
-    return " | ".join(cells)
 
 
 def _local(element: etree._Element) -> str:
@@ -49,12 +40,20 @@ def _blocks(element: etree._Element) -> Iterator[str]:
         if name == "p":
             yield from _paragraph(child)
         elif name == "tbl":
-            rows = (
-                join_cells(" ".join(_blocks(cell)) for cell in _children(row, "tc")) for row in _children(child, "tr")
-            )
-            yield "\n".join(rows)
+            rows = ([text for cell in _children(row, "tc") for text in _spanned(cell)] for row in _children(child, "tr"))
+            yield "\n".join(table_lines(rows))
         elif name not in _SKIPPED:
             yield from _blocks(child)  # content controls, smart tags, inserted revisions…
+
+
+def _spanned(cell: etree._Element) -> list[str]:
+    """A cell's text once per grid column it spans, so later cells stay under their headers."""
+    span = 1
+    for props in _children(cell, "tcPr"):
+        for grid in _children(props, "gridSpan"):
+            value = next((v for k, v in grid.attrib.items() if k.rsplit("}", 1)[-1] == "val"), "1")
+            span = int(value) if value.isdigit() and 0 < int(value) <= 64 else 1
+    return [" ".join(_blocks(cell))] * span
 
 
 def _paragraph(paragraph: etree._Element) -> Iterator[str]:

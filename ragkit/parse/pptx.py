@@ -10,16 +10,16 @@ from pptx.shapes.base import BaseShape
 from pptx.shapes.group import GroupShape
 
 from ..records import Page
-from .docx import join_cells
+from .tables import table_lines
 
 
 def _shape_texts(shapes: Iterable[BaseShape]) -> Iterator[str]:
-    """Text of each shape; groups are walked, tables become one line per row."""
+    """Text of each shape; groups are walked, tables become one line per row (labelled with the header)."""
     for shape in shapes:
         if isinstance(shape, GroupShape):
             yield from _shape_texts(shape.shapes)
         elif getattr(shape, "has_table", False):
-            yield "\n".join(join_cells(cell.text for cell in row.cells) for row in shape.table.rows)
+            yield "\n".join(table_lines([cell.text for cell in row.cells] for row in shape.table.rows))
         elif getattr(shape, "has_text_frame", False):
             yield shape.text_frame.text
 

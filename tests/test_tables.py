@@ -1,0 +1,48 @@
+"""Table rows keep their column headers in DOCX, XLSX, PPTX and HTML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ragkit.parse import parse_file
+from ragkit.parse.tables import table_lines
+
+from .conftest import FIXTURES, SAMPLE_DOCS
+
+
+def test_rows_after_a_header_are_labelled() -> None:
+    rows = [["Region", "Q3 2026 revenue (EUR k)", "Change"], ["Nordics", "1,870", "+16.1%"], ["DACH", "", "+9%"]]
+    assert list(table_lines(rows)) == [
+        "Region | Q3 2026 revenue (EUR k) | Change",
+        "Region: Nordics | Q3 2026 revenue (EUR k): 1,870 | Change: +16.1%",
+        "Region: DACH | Change: +9%",  # an empty cell is left out, the others keep their column
+    ]
+
+
+def test_tables_without_a_header_stay_plain() -> None:
+    assert list(table_lines([["1", "2"], ["3", "4"]])) == ["1 | 2", "3 | 4"]  # numbers name no column
+    assert list(table_lines([["Name", ""], ["a", "b"]])) == ["Name | ", "a | b"]  # an empty header cell
+    assert list(table_lines([["only one row", "x"]])) == ["only one row | x"]
+
+
+def test_docx_table_of_the_sample_minutes() -> None:
+    text = parse_file(SAMPLE_DOCS / "board_minutes_2026_q3.docx")[0].text
+    assert "Region: Nordics | Q3 2026 revenue (EUR k): 1,870 | Q3 2025 revenue (EUR k): 1,610" in text
+
+
+def test_docx_merged_cells_keep_later_cells_under_their_headers() -> None:
+    text = parse_file(FIXTURES / "tables" / "word_tables.docx")[0].text
+    assert "Header 0.0: Cell 1.0 | Header 0.1: Cell 1.1 | Header 0.2: Cell 1.2" in text
+    # A cell spanning two grid columns: the next cell is still under "Header 0.3".
+    assert "Header 0.2: Merged Cell 1.1 1.2 | Header 0.3: Cell 1.3" in text
+
+
+def test_html_colspan(tmp_path: Path) -> None:
+    page = tmp_path / "t.html"
+    page.write_text(
+        "<table><tr><th>Model</th><th colspan=2>Accuracy</th><th>Set</th></tr>"
+        "<tr><td>TableFormer</td><td>51.3</td><td>52.6</td><td>WTQ</td></tr></table>",
+        encoding="utf-8",
+    )
+    text = parse_file(page)[0].text
+    assert "Model: TableFormer | Accuracy: 51.3 | Accuracy: 52.6 | Set: WTQ" in text
