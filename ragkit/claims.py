@@ -115,6 +115,8 @@ def numbers(text: str) -> list[Claim]:
             value *= _SCALES[scale.lower()]
         found.append(Claim(match.group(0).strip(), "number", _canonical(value)))
     for match in _CN_NUMBER.finditer(text):
+        if match.group(1) in ("一", "两"):  # 一个, 一次, 两天: a count in words, not a figure
+            continue
         cn_value = _chinese_value(match.group(1))
         if cn_value is not None:
             found.append(Claim(match.group(1), "number", _canonical(cn_value)))

@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from . import lexical
 from .focus import GAP
 
 EVIDENCE = "Evidence:"
@@ -38,12 +39,21 @@ class Sentence:
     text: str
 
 
+#: A line with fewer terms than this (a heading, a section number) gets no id: it gives
+#: context but states no fact, and every id the model can name is one more way to miss.
+MIN_TERMS = 2
+
+
+def _states_something(text: str) -> bool:
+    return text != GAP and len(lexical.terms(text)) >= MIN_TERMS
+
+
 def number(focused: Sequence[Sequence[str]]) -> list[Sentence]:
-    """Ids 1..N for the sentences of all passages, in prompt order (gap marks get none)."""
+    """Ids 1..N for the sentences of all passages, in prompt order (gap marks and headings get none)."""
     out: list[Sentence] = []
     for passage, parts in enumerate(focused):
         for text in parts:
-            if text != GAP:
+            if _states_something(text):
                 out.append(Sentence(len(out) + 1, passage, text))
     return out
 
@@ -51,7 +61,7 @@ def number(focused: Sequence[Sequence[str]]) -> list[Sentence]:
 def render(parts: Sequence[str], numbered: Sequence[Sentence]) -> str:
     """One passage's body for the prompt: each sentence on its own line after its ``(id)``."""
     ids = iter(numbered)
-    lines = [GAP if text == GAP else f"({next(ids).id}) {text}" for text in parts]
+    lines = [f"({next(ids).id}) {text}" if _states_something(text) else text for text in parts]
     return "\n".join(lines)
 
 
@@ -84,7 +94,7 @@ def parse(text: str, count: int) -> Reply:
     Servers that ignore the grammar may still follow the instructions; a reply that does not
     begin with the evidence line names no evidence and is declined.
     """
-    match = _REPLY.search(text)
+    match = _REPLY.match(text.lstrip())
     if not match:
         return Reply(None, "", False)
     raw = match.group("ids") or ""
@@ -113,17 +123,17 @@ def answer_probability(choices: Sequence[tuple[str, dict[str, float]]]) -> float
     ``choices`` are (text generated before the token, {candidate token: logprob}) for the first
     generated tokens, read before the grammar masked anything. Right after ``Evidence:`` the
     model writes `` none`` (one token), an id, or a space that an id (or ``none``) follows:
-    P(id) = P(id) + P(space) * P(id | space), the last factor taken from the next step when it
-    was recorded. None when the step was not recorded (a model server that returns no log
+    P(id) = P(id) + P(space) * P(id | space), the last factor taken from the next step when the
+    space was taken (else 0: the model wrote " none" or an id at once). None when the step was not recorded (a model server that returns no log
     probabilities).
     """
     steps = {before: top for before, top in choices}
     if EVIDENCE not in steps:
         return None
     digit, none, space = _masses(steps[EVIDENCE])
-    share = 1.0
+    share = 0.0  # the space was not taken: the model chose " none" or an id outright
     if EVIDENCE + " " in steps:
         then_digit, then_none, _ = _masses(steps[EVIDENCE + " "])
-        share = then_digit / (then_digit + then_none) if then_digit + then_none else 1.0
+        share = then_digit / (then_digit + then_none) if then_digit + then_none else 0.0
     total = digit + none + space
     return (digit + space * share) / total if total else None

@@ -26,6 +26,9 @@ _SYSTEM = (
 )
 
 
+_CONTEXT = " (follow-up to: "
+
+
 def rewrite(llm: ChatModel, question: str, history: History) -> str:
     """The standalone form of ``question`` given the last turn of ``history``."""
     if not history:
@@ -46,8 +49,14 @@ def rewrite(llm: ChatModel, question: str, history: History) -> str:
     # thing to answer, with the previous question after it as its context: glued the other
     # way round ("<previous> <follow-up>"), the model answered the previous question again.
     if _normal(text) == _normal(previous_question):
-        return f"{question} (follow-up to: {previous_question})"
+        return f"{question}{_CONTEXT}{previous_question})"
     return text
+
+
+def asked(standalone: str) -> str:
+    """What a standalone question asks, without the previous question added as its context:
+    the details the answer must meet are the follow-up's, not the previous question's."""
+    return standalone.split(_CONTEXT, 1)[0]
 
 
 def _normal(text: str) -> str:

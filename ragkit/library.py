@@ -316,7 +316,7 @@ class Ragkit:
     def _min_confidence(self, llm: ChatModel) -> float:
         """The configured answer threshold, else the one chosen for this model."""
         configured = self.settings.min_confidence
-        return models.min_confidence(llm.label) if configured is None else configured
+        return models.min_confidence(getattr(llm, "model", llm.label)) if configured is None else configured
 
     def _similarity(self, question: str, sentences: list[str]) -> list[float]:
         vectors = self.embedder.embed([question, *sentences])
@@ -381,7 +381,7 @@ class Ragkit:
             )
             timings.record(draft.generation, draft.first_token_at, started)
             if not draft.declined:
-                verdict = check(standalone, draft, prompt, relevant, self._min_confidence(llm))
+                verdict = check(followup.asked(standalone), draft, prompt, relevant)
                 found, unsupported = verdict.evidence, verdict.unsupported
                 if verdict.passed:
                     declined, text = False, with_marks(draft.answer, found)

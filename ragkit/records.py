@@ -152,10 +152,6 @@ class Answer:
     #: or the model server returned no log probabilities).
     confidence: float | None = None
 
-    def evidence_in(self, source: Source) -> list[Evidence]:
-        """The evidence sentences that stand in ``source``."""
-        return [e for e in self.evidence if e.source == source.n]
-
     @property
     def withheld(self) -> str:
         """Why a reply the model wrote (and a shell may have streamed) is not shown as an answer."""
@@ -166,7 +162,7 @@ class Answer:
             failed = [f'"{u.claim}"' for u in self.unsupported if u.where == where]
             if failed:
                 return f"(withheld: {says.format(', '.join(failed))})"
-        return "(withheld: the model was not sure the passages state the answer)"
+        return "(withheld: the model did not state an answer from the passages)"
 
     @property
     def shown_sources(self) -> list[Source]:

@@ -80,7 +80,18 @@ def test_cli_json_contract(sample_kit: Ragkit) -> None:
     )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert set(data) == {"question", "answer", "declined", "sources", "timings", "model"}
+    assert set(data) == {
+        "question",
+        "answer",
+        "declined",
+        "sources",
+        "evidence",
+        "unsupported",
+        "confidence",
+        "timings",
+        "model",
+    }
+    assert isinstance(data["evidence"], list) and isinstance(data["unsupported"], list)
     assert isinstance(data["declined"], bool) and data["model"] == "qwen2.5-coder-0.5b"
     assert set(data["timings"]) == {"retrieval_ms", "first_token_ms", "total_ms", "prompt_tokens", "completion_tokens"}
     for source in data["sources"]:

@@ -71,7 +71,9 @@ def stream_answer(
             pieces.put(None)
 
     threading.Thread(target=work, daemon=True).start()
+    result["streamed"] = ""
     while (piece := pieces.get()) is not None:
+        result["streamed"] += piece  # as the model wrote it, to compare with the checked answer
         yield neutralize(piece)
 
 
@@ -219,13 +221,13 @@ def main() -> None:
     with st.chat_message("assistant"):
         result: dict[str, Any] = {}
         with st.spinner("Reading your documents…"):
-            streamed = st.write_stream(stream_answer(kit, question, options, history[-1:], result))
+            st.write_stream(stream_answer(kit, question, options, history[-1:], result))
         if "error" in result:
             st.error(result["error"])
             messages.pop()
             return
         answer: Answer = result["answer"]
-        said = str(streamed or "").strip()
+        said = result.get("streamed", "").strip()
         if answer.declined:
             if said:
                 st.caption(answer.withheld)

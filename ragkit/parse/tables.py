@@ -31,9 +31,10 @@ def join_cells(texts: Iterable[str]) -> str:
 
 
 def _is_header(row: Sequence[str]) -> bool:
-    """A first row that names columns: at least two cells, all filled, not all numbers."""
+    """A first row that names columns: at least two cells, all filled (but the top-left one,
+    often empty above a column of row names), not all numbers."""
     filled = [c for c in row if c]
-    return len(row) >= 2 and len(filled) == len(row) and not all(_NUMBER.match(c) for c in filled)
+    return len(row) >= 2 and len(filled) >= len(row) - (not row[0]) and not all(_NUMBER.match(c) for c in filled)
 
 
 def _labelled(header: Sequence[str], row: Sequence[str]) -> str:
@@ -41,7 +42,7 @@ def _labelled(header: Sequence[str], row: Sequence[str]) -> str:
     for name, value in zip(header, row, strict=False):
         if not value:
             continue
-        pair = value if value == name else f"{name}: {value}"
+        pair = value if value == name or not name else f"{name}: {value}"
         if not pairs or pairs[-1] != pair:  # a merged cell repeats its text
             pairs.append(pair)
     pairs += [v for v in row[len(header) :] if v]
