@@ -124,16 +124,19 @@ def answer_probability(choices: Sequence[tuple[str, dict[str, float]]]) -> float
     generated tokens, read before the grammar masked anything. Right after ``Evidence:`` the
     model writes `` none`` (one token), an id, or a space that an id (or ``none``) follows:
     P(id) = P(id) + P(space) * P(id | space), the last factor taken from the next step when the
-    space was taken (else 0: the model wrote " none" or an id at once). None when the step was not recorded (a model server that returns no log
+    space was taken (else 1, see below). None when the step was not recorded (a model server that returns no log
     probabilities).
     """
     steps = {before: top for before, top in choices}
     if EVIDENCE not in steps:
         return None
     digit, none, space = _masses(steps[EVIDENCE])
-    share = 0.0  # the space was not taken: the model chose " none" or an id outright
+    # When the space was not taken (the model wrote " none" at once) the next step is unknown;
+    # where it was taken, an id followed with a probability above 0.99 in every case seen with
+    # both packaged models, so the space counts as the way to an id.
+    share = 1.0
     if EVIDENCE + " " in steps:
         then_digit, then_none, _ = _masses(steps[EVIDENCE + " "])
-        share = then_digit / (then_digit + then_none) if then_digit + then_none else 0.0
+        share = then_digit / (then_digit + then_none) if then_digit + then_none else 1.0
     total = digit + none + space
     return (digit + space * share) / total if total else None

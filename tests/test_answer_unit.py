@@ -87,9 +87,9 @@ def test_the_threshold_decides_between_answering_and_declining() -> None:
     draft, shown, llm = run(["Evidence: 2\nAnswer: 5 days"], steps=likely)
     assert not draft.declined and draft.probability == pytest.approx(0.63)
     assert '"none"' in str(llm.grammars[0]) and '"none"' not in str(llm.grammars[1])  # answering: no way out
-    unlikely = [("Evidence:", {" none": math.log(0.8), "2": math.log(0.1)})]  # the space not taken
+    unlikely = [("Evidence:", {" none": math.log(0.8), " ": math.log(0.1), "2": math.log(0.1)})]  # none taken
     draft, shown, llm = run(["Evidence: 2\nAnswer: 5 days"], steps=unlikely)
-    assert draft.probability == pytest.approx(1 / 9)
+    assert draft.probability == pytest.approx(0.2)
     assert draft.declined and shown == [] and len(llm.grammars) == 1  # declined after the probe alone
 
 
