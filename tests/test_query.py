@@ -1,10 +1,11 @@
-"""Answers from the real 0.5B GGUF over the sample documents: cited, declined, in Chinese."""
+"""Answers from the real GGUFs over the sample documents: cited, declined, in Chinese."""
 
 from __future__ import annotations
 
 import json
 import re
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,11 +16,21 @@ from ragkit.lexical import is_cjk
 
 from .conftest import SAMPLE_DOCS, ragkit_cli
 
+DEFAULT_MODEL = "qwen2.5-coder-1.5b"
+
 pytestmark = pytest.mark.llm
 
-# (question, span the answer and its cited passage must contain, file, page). The 0.5B model
-# gets "Until what date must carried-over annual leave be taken?" wrong (it answers with the
-# number of days); the default 1.5B answers it in test_readme.py.
+
+@pytest.fixture(scope="module")
+def default_kit(sample_kit: Ragkit) -> Ragkit:
+    """The same store answered by the default model. Evidence-first answering is calibrated for
+    it; the 0.5B names a sentence or "none" close to chance (docs/benchmarks.md), so the tests
+    of what an answer says use the model users get."""
+    return Ragkit(replace(sample_kit.settings, model=DEFAULT_MODEL))
+
+
+# (question, span the answer and its cited passage must contain, file, page); the README's own
+# examples are answered in test_readme.py.
 ANSWERABLE = [
     ("Within how many hours must security incidents be reported?", "24 hours", "employee_handbook.pdf", 5),
     ("What is the minimum password length for Northwind accounts?", "14", "it_security_policy.md", 1),
@@ -29,10 +40,10 @@ ANSWERABLE = [
 
 @pytest.mark.parametrize(("question", "span", "file", "page"), ANSWERABLE)
 def test_answer_is_correct_and_cites_file_and_page(
-    sample_kit: Ragkit, question: str, span: str, file: str, page: int
+    default_kit: Ragkit, question: str, span: str, file: str, page: int
 ) -> None:
     streamed: list[str] = []
-    answer = sample_kit.ask(question, on_token=streamed.append)
+    answer = default_kit.ask(question, on_token=streamed.append)
     assert not answer.declined, answer.answer
     assert span.lower() in answer.answer.lower()
     unmarked = re.compile(r"\s*\[[\d,\s]+\]")  # citation marks may be corrected after streaming
@@ -43,8 +54,8 @@ def test_answer_is_correct_and_cites_file_and_page(
     assert answer.timings.completion_tokens > 0 and answer.timings.total_ms >= answer.timings.first_token_ms
 
 
-def test_unanswerable_question_is_declined_with_closest_passages(sample_kit: Ragkit) -> None:
-    answer = sample_kit.ask("Are employees allowed to bring their dog to the office?")
+def test_unanswerable_question_is_declined_with_closest_passages(default_kit: Ragkit) -> None:
+    answer = default_kit.ask("Are employees allowed to bring their dog to the office?")
     assert answer.declined
     assert answer.answer == REFUSALS["en"]
     assert 1 <= len(answer.sources) <= 3  # the closest passages are still shown
@@ -55,8 +66,8 @@ def test_out_of_domain_question_is_declined_before_the_model(sample_kit: Ragkit)
     assert answer.declined and answer.timings.first_token_ms is None
 
 
-def test_chinese_question_gets_a_chinese_answer(sample_kit: Ragkit) -> None:
-    answer = sample_kit.ask("在一线城市出差时，每晚的住宿费上限是多少？")
+def test_chinese_question_gets_a_chinese_answer(default_kit: Ragkit) -> None:
+    answer = default_kit.ask("在一线城市出差时，每晚的住宿费上限是多少？")
     assert not answer.declined, answer.answer
     assert "600" in answer.answer and is_cjk(answer.answer)
     assert any(Path(s.file).name == "差旅报销制度.md" and "600元" in s.text for s in answer.shown_sources)
@@ -137,7 +148,7 @@ def test_readme_sample_folder_is_what_the_tests_use() -> None:
     ]
 
 
-def test_two_questions_at_once_both_get_answers(sample_kit: Ragkit) -> None:
+def test_two_questions_at_once_both_get_answers(default_kit: Ragkit) -> None:
     """The page's sessions share one model; generation is serialized, never interleaved."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -146,5 +157,5 @@ def test_two_questions_at_once_both_get_answers(sample_kit: Ragkit) -> None:
         "在一线城市出差时，每晚的住宿费上限是多少？",
     ]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        answers = list(pool.map(sample_kit.ask, questions))
+        answers = list(pool.map(default_kit.ask, questions))
     assert "14" in answers[0].answer and "600" in answers[1].answer
