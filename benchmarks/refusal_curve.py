@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-THRESHOLDS = [round(0.05 * i, 2) for i in range(20)]
+THRESHOLDS = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99]
 
 
 def read(paths: list[Path]) -> list[dict[str, Any]]:

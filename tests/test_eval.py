@@ -82,18 +82,18 @@ def test_eval_qa_answers_and_scores_both_pipelines(tmp_path: Path) -> None:
     out = tmp_path / "answers.jsonl"
     result = ragkit_cli(
         "eval", "qa", "--passages", str(DATA / "passages.jsonl"), "--questions", str(DATA / "questions.jsonl"),
-        "--out", str(out), "--json", "-q",
+        "--out", str(out), "--json", "-q", env={"RAGKIT_MODEL": "qwen2.5-coder-1.5b"},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["passages"] == 3 and report["model"] == "qwen2.5-coder-0.5b"
+    assert report["passages"] == 3 and report["model"] == "qwen2.5-coder-1.5b"  # answers as users get them
     questions = [json.loads(line) for line in (DATA / "questions.jsonl").read_text().splitlines()]
     impossible = {q["id"] for q in questions if q["is_impossible"]}
     for block, path in zip(report["pipelines"], (out, tmp_path / "answers.naive.jsonl"), strict=True):
         lines = [json.loads(line) for line in path.read_text().splitlines()]
         assert [line["id"] for line in lines] == [q["id"] for q in questions]
         for line in lines:
-            assert set(line) >= {"id", "answer", "declined", "sources", "timings"}
+            assert set(line) >= {"id", "answer", "declined", "sources", "timings", "evidence", "unsupported", "gold"}
             assert line["answer"].strip()
             for source in line["sources"]:
                 assert source["doc_id"].startswith("Normans#") and source["chunk_id"]
@@ -108,3 +108,23 @@ def test_eval_qa_answers_and_scores_both_pipelines(tmp_path: Path) -> None:
     first = json.loads(out.read_text().splitlines()[0])
     assert not first["declined"] and "France" in first["answer"]
     assert any(s["cited"] and s["doc_id"] == "Normans#0" for s in first["sources"])
+    assert first["evidence"] and "France" in first["evidence"][0]["sentence"]  # the quoted sentence
+    assert report["pipelines"][0]["scores"]["citation_precision"] is not None
+
+
+def test_eval_qa_drop_gold_leaves_out_the_answers_passages(tmp_path: Path) -> None:
+    out = tmp_path / "answers.jsonl"
+    result = ragkit_cli(
+        "eval", "qa", "--passages", str(DATA / "passages.jsonl"), "--questions", str(DATA / "questions.jsonl"),
+        "--out", str(out), "--json", "-q", "--drop-gold", "--pipeline", "default",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    questions = [json.loads(line) for line in (DATA / "questions.jsonl").read_text().splitlines()]
+    answerable = [q for q in questions if not q["is_impossible"]]
+    golds = {q["passage_id"] for q in answerable}
+    assert report["passages"] == 3 - len(golds)  # the other passages of the article stay
+    scores = report["pipelines"][0]["scores"]
+    assert (scores["questions"], scores["unanswerable"]) == (len(answerable), len(answerable))
+    for line in map(json.loads, out.read_text().splitlines()):
+        assert line["impossible"] and not any(s["doc_id"] in golds for s in line["sources"])
