@@ -73,8 +73,8 @@ class Settings:
     #: its words match the question (lexical hit).
     min_score: float = 0.3
     #: ragkit declines when the model's probability of naming an evidence sentence rather than
-    #: "none" is below this (0: never on that ground). Unset (``auto``): the threshold chosen for
-    #: the packaged model on a dev split (docs/benchmarks.md), 0.5 for a model you bring.
+    #: "none" is below this (0: never on that ground). Unset (``auto``): the packaged model's own
+    #: threshold, else 0.5 (trade-off curve in docs/benchmarks.md).
     min_confidence: float | None = None
     #: Chunk size and overlap, in embedder tokens (MiniLM reads at most 256).
     chunk_tokens: int = 200

@@ -51,7 +51,7 @@ class ModelSpec:
     #: For an LLM: the assembled file name. For an embedder: the weights file in its directory.
     filename: str
     install_hint: str
-    #: For an LLM: the ``min_confidence`` chosen for it on a dev split (docs/benchmarks.md).
+    #: For an LLM: its ``min_confidence`` when none is configured (docs/benchmarks.md).
     min_confidence: float = DEFAULT_MIN_CONFIDENCE
 
 
