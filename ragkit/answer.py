@@ -325,6 +325,7 @@ def check(question: str, draft: Draft, prompt: Prompt, hits: Sequence[Hit]) -> V
         best_score, best = max(scored, key=lambda pair: pair[0])
         if best_score >= MIN_ANSWER_COVERAGE:
             chosen = [best]
+
     # Of several sentences named, those that hold nothing of the answer are not its evidence.
     def holds(text: str) -> bool:
         if facts:
@@ -342,9 +343,7 @@ def check(question: str, draft: Draft, prompt: Prompt, hits: Sequence[Hit]) -> V
     # A name the question asks about is often the document's subject, named once at its top:
     # any passage read from the evidence's documents, and their file names, may hold it.
     documents = {hits[s.passage].chunk.doc_path for s in chosen}
-    around = " ".join(
-        [h.chunk.text for h in hits if h.chunk.doc_path in documents] + [Path(d).stem for d in documents]
-    )
+    around = " ".join([h.chunk.text for h in hits if h.chunk.doc_path in documents] + [Path(d).stem for d in documents])
     missing += [
         Unsupported(c.text, c.kind, "question")
         for c in claims.unsupported([c for c in constraints if c.kind == "number"], near)

@@ -19,10 +19,10 @@ _SYSTEM = (
     "Replace pronouns and ellipses with what they refer to, keep the question's language and meaning, "
     "and ask only what the follow-up asks, not the previous question again. Do not answer it. "
     "Reply with the rewritten question only.\n"
-    "Example: previous question \"What is the notice period for managers?\", follow-up \"And for interns?\" "
-    "-> \"What is the notice period for interns?\"\n"
-    "Example: previous question \"What is the minimum password length?\", follow-up \"And how often must it "
-    "be changed?\" -> \"How often must the password be changed?\""
+    'Example: previous question "What is the notice period for managers?", follow-up "And for interns?" '
+    '-> "What is the notice period for interns?"\n'
+    'Example: previous question "What is the minimum password length?", follow-up "And how often must it '
+    'be changed?" -> "How often must the password be changed?"'
 )
 
 
