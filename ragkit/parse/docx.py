@@ -40,7 +40,9 @@ def _blocks(element: etree._Element) -> Iterator[str]:
         if name == "p":
             yield from _paragraph(child)
         elif name == "tbl":
-            rows = ([text for cell in _children(row, "tc") for text in _spanned(cell)] for row in _children(child, "tr"))
+            rows = (
+                [text for cell in _children(row, "tc") for text in _spanned(cell)] for row in _children(child, "tr")
+            )
             yield "\n".join(table_lines(rows))
         elif name not in _SKIPPED:
             yield from _blocks(child)  # content controls, smart tags, inserted revisions…
