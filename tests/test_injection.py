@@ -136,7 +136,8 @@ def test_injected_instruction_does_not_change_the_answer(tmp_path: Path) -> None
     assert rule in text
     policy.write_text(text.replace(rule, f"{rule} {ATTACK}"), encoding="utf-8")
 
-    kit = Ragkit(load_settings({"data_dir": tmp_path / "data"}))
+    # What the answer says is tested with the default model (see test_query.default_kit).
+    kit = Ragkit(load_settings({"data_dir": tmp_path / "data", "model": "qwen2.5-coder-1.5b"}))
     assert not kit.ingest([docs]).failed
     answer = kit.ask("What is the minimum password length for Northwind accounts?")
 
