@@ -53,7 +53,7 @@ _DECLINE_PHRASES = re.compile(
     r"无法(回答|找到|确定|得知)|并未(提及|提到|说明))",
     re.IGNORECASE,
 )
-_MARKS = re.compile(r"\s*(?:\[\d+(?:\s*[,，、]\s*\d+)*\]|\(\d+\))")
+_MARKS = claims.MARKS
 
 _SYSTEM = """You answer questions about the user's own documents, using only the numbered sentences of the passages in the user's message.
 Rules:

@@ -58,7 +58,8 @@ _NUMBER = re.compile(
 _CN_NUMBER = re.compile(
     rf"([零〇一二两三四五六七八九十百千万亿]*[零〇一二两三四五六七八九十][零〇一二两三四五六七八九十百千万亿]*)(?={_CN_COUNTED})"
 )
-_MARK = re.compile(r"\[\d+(?:\s*[,，、]\s*\d+)*\]")
+#: Citation marks, ``[n]``, ``[n, m]`` or ``(n)``: the answer's pointers, not its claims.
+MARKS = re.compile(r"\s*(?:\[\d+(?:\s*[,，、]\s*\d+)*\]|\(\d+\))")
 _WORD = re.compile(r"[^\W\d_][\w'’\-]*", re.UNICODE)
 _SENTENCE_START = re.compile(r"(^|[.!?:;]\s+|\n)\s*[\"“(]*$")
 #: Capitalised words that are not names (pronouns, months and days are names: they are facts).
@@ -164,7 +165,7 @@ def unsupported(claims: Iterable[Claim], evidence: str) -> list[Claim]:
 def answer_claims(answer: str, question: str) -> list[Claim]:
     """What the answer adds to the question: its numbers and names the question did not state
     (``[n]`` citation marks are not claims)."""
-    answer = _MARK.sub(" ", answer)
+    answer = MARKS.sub(" ", answer)
     asked_numbers, asked_words = number_keys(question), _words(question)
     claims = [c for c in numbers(answer) if c.key not in asked_numbers]
     claims += [c for c in names(answer) if c.key not in asked_words]
