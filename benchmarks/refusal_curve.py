@@ -20,6 +20,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ragkit import metrics
+
 THRESHOLDS = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99]
 
 
@@ -60,9 +62,32 @@ def objective(s: dict[str, float]) -> float:
     return (s["f1"] + s["declined"]) / 2
 
 
+#: The checks in the order the pipeline applies them; each ablation row adds one.
+CHECKS = ("confidence", "answer", "question")
+
+
+def ablation(rows: list[dict[str, Any]], threshold: float, checks: tuple[str, ...]) -> dict[str, float]:
+    """The scores with only ``checks`` applied to the model's drafts (answers files that carry
+    ``draft``): the relevance gate and the model's own refusals always stand, since a run
+    without them would have no draft to grade."""
+    kept_rows = []
+    for row in rows:
+        confidence = row.get("confidence")
+        kinds = {u["where"] for u in row["unsupported"]}
+        declined = not row.get("draft") or (
+            ("confidence" in checks and confidence is not None and confidence < threshold) or bool(kinds & set(checks))
+        )
+        f1 = 0.0 if declined else metrics.f1(metrics.strip_citations(row["draft"]), row["gold"])
+        kept_rows.append(row | {"declined": declined, "f1": f1, "confidence": None})
+    return scores(kept_rows, threshold)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("answers", nargs="+", type=Path)
+    parser.add_argument(
+        "--report", nargs="*", type=Path, default=[], help="answers files graded at the chosen threshold only"
+    )
     args = parser.parse_args()
     rows = read(args.answers)
     dev, test = [r for r in rows if is_dev(r)], [r for r in rows if not is_dev(r)]
@@ -81,6 +106,20 @@ def main() -> None:
     for name in sorted({r["file"] for r in test}):
         part = scores([r for r in test if r["file"] == name], best)
         print(f"test half of {name} at t={best}: " + ", ".join(f"{k} {v:.3f}" for k, v in part.items()))
+    for path in args.report:
+        part = scores(read([path]), best)
+        print(f"all of {path.name} at t={best}: " + ", ".join(f"{k} {v:.3f}" for k, v in part.items()))
+    if all("draft" in r for r in rows):
+        print(f"\nablation on the test half ({len(test)} answers, t={best} where the confidence check is on):")
+        print(f"{'checks':34} {'answered':>8} {'F1':>6} {'declined':>8}")
+        for upto in range(len(CHECKS) + 1):
+            checks = CHECKS[:upto]
+            a = ablation(test, best, checks)
+            label = " + ".join(("gate and model", *checks))
+            print(f"{label:34} {a['answered']:8.3f} {a['f1']:6.3f} {a['declined']:8.3f}")
+        for check in CHECKS:
+            a = ablation(test, best, tuple(c for c in CHECKS if c != check))
+            print(f"{'all but ' + check:34} {a['answered']:8.3f} {a['f1']:6.3f} {a['declined']:8.3f}")
 
 
 if __name__ == "__main__":

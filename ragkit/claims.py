@@ -151,12 +151,27 @@ def _words(text: str) -> set[str]:
     return {re.sub(r"['’]s$", "", w.strip("'’-")).lower() for w in _WORD.findall(unicodedata.normalize("NFKC", text))}
 
 
+#: A name matches a word that extends it by a suffix ("America" -> "American", "Norman" ->
+#: "Normans") or that it extends by a plural ending, once it is this long: shorter names are
+#: too often prefixes of unrelated words.
+_MIN_STEM = 4
+
+
+def _named(key: str, words: set[str]) -> bool:
+    """Whether ``words`` hold the name ``key``, or the same name with a suffix or plural."""
+    if key in words:
+        return True
+    if len(key) < _MIN_STEM:
+        return False
+    return any(w.startswith(key) or (len(w) >= _MIN_STEM and key in (w + "s", w + "es")) for w in words)
+
+
 def unsupported(claims: Iterable[Claim], evidence: str) -> list[Claim]:
     """The claims that ``evidence`` does not state."""
     values, words = number_keys(evidence), _words(evidence)
     missing = []
     for claim in claims:
-        ok = claim.key in values if claim.kind == "number" else claim.key in words
+        ok = claim.key in values if claim.kind == "number" else _named(claim.key, words)
         if not ok:
             missing.append(claim)
     return missing

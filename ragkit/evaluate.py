@@ -228,6 +228,7 @@ class Graded:
             "impossible": self.question.impossible,
             "answer": self.answer.answer,
             "declined": self.answer.declined,
+            "draft": self.answer.draft,
             "f1": round(metrics.f1(self.prediction, self.question.answers), 4),
             "confidence": None if self.answer.confidence is None else round(self.answer.confidence, 4),
             "evidence": [e.to_json() for e in self.answer.evidence],

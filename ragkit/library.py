@@ -413,4 +413,5 @@ class Ragkit:
             evidence=[] if declined else found,
             unsupported=unsupported,
             confidence=draft.probability if draft else None,
+            draft=draft.answer if draft else "",
         )

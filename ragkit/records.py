@@ -151,6 +151,9 @@ class Answer:
     #: The probability the model gave to naming evidence rather than "none" (None: not asked,
     #: or the model server returned no log probabilities).
     confidence: float | None = None
+    #: The answer the model wrote, before the checks (empty when it wrote none): kept in eval
+    #: answers files so that each check's share of the refusals can be measured from one run.
+    draft: str = ""
 
     @property
     def withheld(self) -> str:

@@ -21,7 +21,7 @@ def test_rows_after_a_header_are_labelled() -> None:
 
 def test_tables_without_a_header_stay_plain() -> None:
     assert list(table_lines([["1", "2"], ["3", "4"]])) == ["1 | 2", "3 | 4"]  # numbers name no column
-    assert list(table_lines([["Name", ""], ["a", "b"]])) == ["Name | ", "a | b"]  # an empty header cell
+    assert list(table_lines([["Title", ""], ["a", "b"]])) == ["Title", "a | b"]  # a title row
     assert list(table_lines([["only one row", "x"]])) == ["only one row | x"]
 
 
@@ -46,3 +46,39 @@ def test_html_colspan(tmp_path: Path) -> None:
     )
     text = parse_file(page)[0].text
     assert "Model: TableFormer | Accuracy: 51.3 | Accuracy: 52.6 | Set: WTQ" in text
+
+
+def test_table_titles_and_section_rows_are_not_values() -> None:
+    rows = [
+        ["Revenue by region", None, None],
+        ["Region", "2026", "2025"],
+        ["Europe", "", ""],
+        ["Nordics", "1,870", "1,610"],
+    ]
+    assert list(table_lines(rows)) == [
+        "Revenue by region",  # a title above the header, no empty cells joined to it
+        "Region | 2026 | 2025",
+        "Europe",  # one cell across a wide table labels a section, it is no "Region"
+        "Region: Nordics | 2026: 1,870 | 2025: 1,610",
+    ]
+
+
+def test_pdf_ruled_table_rows_keep_their_headers() -> None:
+    text = parse_file(FIXTURES / "tables" / "warn_report_p1.pdf")[0].text
+    assert "Company: McGraw-Hill Education | City: Monterey | No. Of: 137" in text
+    assert "Fiscal Year" in text  # the page's text around the table stays
+
+
+def test_pdf_table_ruled_in_bands_gives_one_line_per_row() -> None:
+    text = parse_file(FIXTURES / "tables" / "nics_background_checks.pdf")[0].text
+    # Rules every five states: each state is still its own row, its total under "Totals".
+    assert "State / Territory: Alabama | " in text
+    assert "State / Territory: Alaska | " in text
+    assert [line for line in text.splitlines() if line.startswith("State / Territory: Alaska")][0].endswith(
+        "Totals: 7,095"
+    )
+
+
+def test_pdf_boxes_that_are_no_table_keep_the_text_layer() -> None:
+    text = parse_file(FIXTURES / "tables" / "senate_expenditures.pdf")[0].text
+    assert "DISTRICT DIRECTOR" in text and " | " not in text

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import ParseError
 from ..records import Page
-from . import docx, html, ocr, pdf, pptx, text, xlsx
+from . import docx, html, ocr, pdf, pdf_tables, pptx, text, xlsx
 
 #: Office files are ZIP archives; a password-protected one is an OLE container instead.
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -66,7 +66,7 @@ def _normalized(pages: list[Page]) -> list[Page]:
 def _pdf(path: Path, password: str | None) -> Parsed:
     """Text layer first; pages without usable text are OCRed when Tesseract is installed."""
     extracted = pdf.parse(path, password)
-    pages = _normalized(extracted.pages)
+    pages = _normalized(pdf_tables.with_tables(path, extracted.pages, extracted.password))
     blank = [p.number for p in pages if not p.text]
     if blank and ocr.available():
         read = {p.number: p for p in _normalized(ocr.ocr_pages(path, blank, extracted.password))}

@@ -52,8 +52,9 @@ def _labelled(header: Sequence[str], row: Sequence[str]) -> str:
 def table_lines(rows: Iterable[Sequence[object]]) -> Iterator[str]:
     """The table's non-empty rows as lines: a header row as is, the rows after it labelled.
 
-    Rows are read one at a time (a streamed spreadsheet stays bounded by one row). A first row
-    that is no header (one cell, an empty cell, only numbers) leaves plain ``a | b | c`` rows.
+    Rows are read one at a time (a streamed spreadsheet stays bounded by one row). Rows of one
+    filled cell above the first wider row are titles, kept as lines. A first row that is no
+    header (an empty cell, only numbers) leaves plain ``a | b | c`` rows.
     """
     header: list[str] | None = None
     first = True
@@ -61,10 +62,14 @@ def table_lines(rows: Iterable[Sequence[object]]) -> Iterator[str]:
         cells = [cell(c) for c in row]
         if not any(cells):
             continue
-        if first:
+        if first and len(set(filter(None, cells))) == 1:
+            yield next(filter(None, cells))
+        elif first:
             first = False
             header = cells if _is_header(cells) else None
             yield join_cells(cells)
+        elif header is not None and len(header) > 2 and sum(1 for c in cells if c) == 1:
+            yield next(filter(None, cells))  # one cell across a wide table: a section label, no value
         elif header is not None:
             yield _labelled(header, cells)
         else:
