@@ -12,20 +12,34 @@ before any library that could phone home is imported.
 from . import _offline  # noqa: F401  (must stay the first import)
 from .config import Settings, load_settings
 from .errors import ConfigError, EmptyCollectionError, ModelError, ParseError, RagkitError
-from .library import Ragkit
-from .records import Answer, DocumentInfo, Evidence, FileResult, IngestReport, Source, Timings, Unsupported
+from .library import FILE_TYPES, Ragkit
+from .records import (
+    Answer,
+    Box,
+    DocumentInfo,
+    Evidence,
+    FileResult,
+    IngestReport,
+    PageView,
+    Source,
+    Timings,
+    Unsupported,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Answer",
+    "Box",
     "ConfigError",
     "DocumentInfo",
     "Evidence",
     "EmptyCollectionError",
+    "FILE_TYPES",
     "FileResult",
     "IngestReport",
     "ModelError",
+    "PageView",
     "ParseError",
     "Ragkit",
     "RagkitError",

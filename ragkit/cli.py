@@ -368,6 +368,40 @@ def ui(ctx: click.Context, port: int | None, host: str, expose: bool) -> None:
 
 
 @cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("page", type=click.IntRange(min=1))
+@click.argument("sentence")
+@collection_option
+@click.option(
+    "--png", type=click.Path(dir_okay=False, path_type=Path), help="Also write the page, sentence highlighted (PDF)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: the text around it and, for a PDF, its boxes.")
+@click.pass_context
+def show(
+    ctx: click.Context, file: Path, page: int, sentence: str, collection: str | None, png: Path | None, as_json: bool
+) -> None:
+    """Show SENTENCE where it stands on PAGE of FILE (as a source line of `ragkit query` names them)."""
+    view = _kit(ctx, collection=collection).show(file, page, sentence)
+    if png is not None:
+        if view.png is None:
+            raise click.ClickException(f"{file}: no page image ({view.note or 'only PDF pages are rendered'})")
+        png.write_bytes(view.png.read_bytes())
+    if as_json:
+        _emit_json(view.to_json())
+        return
+    click.echo(click.style(f"{display_path(view.file)} p.{view.page}", bold=True))
+    if view.start < 0:
+        click.echo(f"(the sentence is not in this page's text: {sentence!r})\n{view.text}")
+    else:
+        marked = click.style(view.text[view.start : view.end], reverse=True, bold=True)
+        click.echo(f"{view.text[: view.start]}»{marked}«{view.text[view.end :]}")
+    if view.note:
+        click.echo(f"({view.note})", err=True)
+    if png is not None:
+        click.echo(f"page image with {len(view.boxes)} highlighted line(s): {png}", err=True)
+
+
+@cli.command()
 @collection_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context

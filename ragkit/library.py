@@ -16,10 +16,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
-from . import followup, injection, models, retrieve
+from . import followup, highlight, injection, models, retrieve
 from .answer import (
     REFUSALS,
     Draft,
@@ -37,14 +38,15 @@ from .chunk import Chunker, HFTokenizer
 from .config import Settings, collection_name, load_settings
 from .discover import Limits
 from .embed import Embedder
-from .errors import StoreLockedError
+from .errors import RagkitError, StoreLockedError
 from .focus import focus
 from .followup import History
 from .ingest import Ingestor, Progress
 from .llm import ChatModel, LocalLLM, RemoteLLM
+from .parse import PARSERS
 from .parse.worker import ParseWorker
 from .passwords import Passwords
-from .records import Answer, DocumentInfo, Evidence, Hit, IngestReport, Source, Timings, Unsupported
+from .records import Answer, Chunk, DocumentInfo, Evidence, Hit, IngestReport, PageView, Source, Timings, Unsupported
 from .retrieve import DocumentHit, Retriever
 from .store import Consistency, Store
 
@@ -73,6 +75,28 @@ def display_path(path: str) -> str:
         return str(Path(path).relative_to(Path.cwd()))
     except ValueError:
         return path
+
+
+#: The file name endings ingest reads (without the dot), for upload forms.
+FILE_TYPES: tuple[str, ...] = tuple(suffix.lstrip(".") for suffix in PARSERS)
+
+#: Characters of the page shown before and after a sentence by :meth:`Ragkit.show`.
+CONTEXT_CHARS = 600
+
+
+def _page_text(chunks: list[Chunk]) -> str:
+    """A page's text rebuilt from its chunks (each one the page's text from ``start`` to ``end``)."""
+    text = [" "] * max(c.end for c in chunks)
+    for chunk in chunks:
+        text[chunk.start : chunk.end] = chunk.text
+    return "".join(text)
+
+
+def _around(text: str, start: int, end: int) -> tuple[int, int]:
+    """About CONTEXT_CHARS either side of ``text[start:end]``, widened to whole lines."""
+    low = text.rfind("\n", 0, max(0, start - CONTEXT_CHARS)) + 1
+    high = text.find("\n", min(len(text), end + CONTEXT_CHARS))
+    return low, len(text) if high < 0 else high
 
 
 class Ragkit:
@@ -270,6 +294,32 @@ class Ragkit:
         key = str(Path(path).expanduser().resolve())
         with self._writing():
             return self.store.remove_document(self._collection(collection), key)
+
+    def show(self, file: str | Path, page: int, sentence: str, *, collection: str | None = None) -> PageView:
+        """A cited sentence where it stands: the page's stored text around it and, for a PDF,
+        the page rendered with the sentence highlighted (cached under the data dir).
+
+        ``file`` is a document's path as ingested (``Source.file``, ``Evidence.file``).
+        """
+        key = str(Path(file).expanduser().resolve())
+        chunks = self.store.page_chunks(self._collection(collection), key, page)
+        if not chunks:
+            raise RagkitError(f"{file}: no page {page} of this document in the collection")
+        text = _page_text(chunks)
+        found = highlight.locate(text, sentence)
+        start, end = found if found else (-1, -1)
+        low, high = (0, len(text)) if found is None else _around(text, start, end)
+        view = PageView(key, page, sentence, text[low:high], start - low if found else -1, end - low if found else -1)
+        if Path(key).suffix.lower() != ".pdf":
+            return view
+        if not Path(key).is_file():
+            return replace(view, note="the original file is no longer there")
+        try:
+            image = highlight.page_image(Path(key), page, sentence, self.settings.data_dir / "pages")
+        except RagkitError as exc:
+            return replace(view, note=str(exc))
+        note = "" if image.boxes else "the sentence was not found in the page's text layer (shown unmarked)"
+        return replace(view, png=image.png, boxes=image.boxes, note=note)
 
     def models(self) -> list[models.ModelInfo]:
         """Installed models with path, size, sha256 and license."""

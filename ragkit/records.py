@@ -8,6 +8,7 @@ produces the next.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -189,6 +190,59 @@ class Answer:
             "confidence": None if self.confidence is None else round(self.confidence, 4),
             "timings": self.timings.to_json(),
             "model": self.model,
+        }
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle on a PDF page in points, PDF's way: origin at the bottom left."""
+
+    left: float
+    bottom: float
+    right: float
+    top: float
+
+    def to_json(self) -> dict[str, float]:
+        """Rounded to a hundredth of a point."""
+        return {k: round(v, 2) for k, v in asdict(self).items()}
+
+    def overlaps(self, other: Box) -> bool:
+        """Whether the two rectangles share any area."""
+        return (
+            self.left < other.right and other.left < self.right and self.bottom < other.top and other.bottom < self.top
+        )
+
+
+@dataclass
+class PageView:
+    """One cited sentence shown where it stands: its page's text around it and, for a PDF, the
+    page rendered with the sentence highlighted (``boxes`` in PDF points, origin bottom left)."""
+
+    file: str
+    page: int
+    sentence: str
+    #: The page's stored text around the sentence; ``text[start:end]`` is the sentence
+    #: (``start == end == -1`` when the stored text does not hold it).
+    text: str
+    start: int
+    end: int
+    #: The rendered page (a PNG in the data dir's cache); None for other formats, or why not.
+    png: Path | None = None
+    boxes: list[Box] = field(default_factory=list)
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``ragkit show --json`` object."""
+        return {
+            "file": self.file,
+            "page": self.page,
+            "sentence": self.sentence,
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+            "png": None if self.png is None else str(self.png),
+            "boxes": [b.to_json() for b in self.boxes],
+            "note": self.note,
         }
 
 

@@ -121,6 +121,14 @@ CREATE TABLE IF NOT EXISTS collections (
 """
 
 
+_CHUNK_COLUMNS = "id, path, ordinal, page, start, end, text, flags"
+
+
+def _chunk(row: Sequence[Any]) -> Chunk:
+    """A chunk from a row of ``_CHUNK_COLUMNS``."""
+    return Chunk(*row[:7], flags=tuple(filter(None, row[7].split(","))))
+
+
 @dataclass
 class Consistency:
     """How one collection's manifest, lexical index and vectors agree (``ragkit doctor``)."""
@@ -642,10 +650,19 @@ class Store:
             return {}
         marks = ",".join("?" * len(ids))
         rows = self._db.execute(
-            f"SELECT id, path, ordinal, page, start, end, text, flags FROM chunks WHERE collection = ? AND id IN ({marks})",
+            f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE collection = ? AND id IN ({marks})",
             (collection, *ids),
         )
-        return {r[0]: Chunk(*r[:7], flags=tuple(filter(None, r[7].split(",")))) for r in rows}
+        return {r[0]: _chunk(r) for r in rows}
+
+    @_locked
+    def page_chunks(self, collection: str, path: str, page: int) -> list[Chunk]:
+        """The chunks of one page of a document, in reading order."""
+        rows = self._db.execute(
+            f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE collection = ? AND path = ? AND page = ? ORDER BY ordinal",
+            (collection, path, page),
+        )
+        return [_chunk(r) for r in rows]
 
     @_locked
     def dense_search(self, collection: str, vector: np.ndarray, n: int) -> list[tuple[str, float]]:

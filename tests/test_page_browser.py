@@ -1,7 +1,8 @@
 """End to end in a real browser: `ragkit ui`, Debian's Chromium driven by Playwright.
 
-Uploads a document, asks a question, waits for the streamed answer and its sources, and fails
-if the browser requests anything from a host other than 127.0.0.1/localhost. Also checks that
+Uploads two documents at once, asks a question, waits for the streamed answer and its sources,
+asks about the PDF and opens its page image, and fails if the browser requests anything from a
+host other than 127.0.0.1/localhost. Also checks that
 the server's listening socket is bound to 127.0.0.1 only.
 """
 
@@ -33,6 +34,7 @@ pytestmark = [
     ),
 ]
 QUESTION = "What is the minimum password length for Northwind accounts?"
+PDF_QUESTION = "Until what date must carried-over annual leave be taken?"
 
 
 def listening_addresses(port: int) -> set[str]:
@@ -109,9 +111,12 @@ def upload_and_ask(url: str, shot: Path) -> tuple[str, list[str]]:
         page.goto(url)
         expect(page.get_by_text("No documents here yet")).to_be_visible(timeout=120_000)
 
-        page.locator('input[type="file"]').set_input_files(str(SAMPLE_DOCS / "it_security_policy.md"))
+        page.locator('input[type="file"]').set_input_files(
+            [str(SAMPLE_DOCS / "it_security_policy.md"), str(SAMPLE_DOCS / "employee_handbook.pdf")]
+        )
         page.get_by_role("button", name="Add to collection").click()
         expect(page.get_by_text("it_security_policy.md: added")).to_be_visible(timeout=300_000)
+        expect(page.get_by_text("employee_handbook.pdf: added")).to_be_visible(timeout=60_000)
 
         chat = page.get_by_placeholder("Ask a question about your documents")
         expect(chat).to_be_enabled(timeout=60_000)
@@ -122,8 +127,21 @@ def upload_and_ask(url: str, shot: Path) -> tuple[str, list[str]]:
         source.click()
         expect(page.get_by_text("14 characters").first).to_be_visible(timeout=30_000)
         page.wait_for_timeout(1500)  # let the expander finish opening
-        page.screenshot(path=str(shot), full_page=True)
         answer_text = page.locator('[data-testid="stChatMessage"]').nth(1).inner_text()
+
+        # A PDF source shows its page, rendered here and served by the page itself.
+        chat.fill(PDF_QUESTION)
+        chat.press("Enter")
+        pdf_source = page.get_by_text("employee_handbook.pdf · page 2").last
+        expect(pdf_source).to_be_visible(timeout=600_000)
+        pdf_source.click()
+        expander = page.locator('[data-testid="stExpander"]').filter(has_text="employee_handbook.pdf · page 2").last
+        expect(expander.get_by_text("employee_handbook.pdf, page 2")).to_be_visible(timeout=30_000)  # its caption
+        picture = expander.locator("img").first
+        expect(picture).to_be_visible(timeout=30_000)
+        page.wait_for_function("img => img.complete && img.naturalWidth > 1000", arg=picture.element_handle())
+        picture.scroll_into_view_if_needed()
+        page.screenshot(path=str(shot), full_page=True)
         browser.close()
     return answer_text, requests
 

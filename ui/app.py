@@ -18,7 +18,8 @@ from typing import Any
 
 import streamlit as st
 
-from ragkit import Answer, Ragkit, RagkitError, Settings, Source, load_settings
+from ragkit import FILE_TYPES, Answer, Ragkit, RagkitError, Settings, Source, load_settings
+from ragkit.answer import quote
 from ragkit.config import collection_name
 from ragkit.endpoints import where_data_goes
 from ragkit.models import REGISTRY
@@ -77,23 +78,24 @@ def stream_answer(
         yield neutralize(piece)
 
 
-def show_sources(answer: Answer) -> None:
-    """One expander per ``[n]`` of the answer (its evidence sentence in bold in its passage),
-    or per closest passage of a declined answer: file, page, score."""
+def show_sources(kit: Ragkit, answer: Answer, collection: str) -> None:
+    """One expander per ``[n]`` of the answer (its evidence sentence marked on its page), or per
+    closest passage of a declined answer: file, page, score."""
     if answer.evidence:
         st.caption("Sources")
         for item in answer.evidence:
-            show_passage(f"[{item.n}]", answer.sources[item.source - 1], item.sentence)
+            show_passage(kit, f"[{item.n}]", answer.sources[item.source - 1], item.sentence, collection)
         return
     if not answer.shown_sources:
         return
     st.caption("Closest passages" if answer.declined else "Sources")
     for source in answer.shown_sources:
-        show_passage(f"[{source.n}]", source, answer.evidence_for)
+        show_passage(kit, f"[{source.n}]", source, quote(source.text, answer.evidence_for), collection)
 
 
-def show_passage(mark: str, source: Source, sentence: str) -> None:
-    """An expander with the passage's text, the sentence that best matches ``sentence`` in bold."""
+def show_passage(kit: Ragkit, mark: str, source: Source, sentence: str, collection: str) -> None:
+    """An expander with the passage's text, ``sentence`` marked in it, and, for a PDF, the page
+    itself rendered with the sentence highlighted."""
     title = f"{mark} {Path(source.file).name} · page {source.page} · score {source.score:.2f}"
     if source.flags:
         title += f" · ⚠ flagged: {', '.join(source.flags)}"
@@ -103,10 +105,22 @@ def show_passage(mark: str, source: Source, sentence: str) -> None:
                 "This passage may be aimed at the AI rather than at you "
                 f"({', '.join(source.flags)}); the model was told to treat it as data only."
             )
-        st.markdown(highlighted_passage(source.text, sentence))
+        try:
+            view = kit.show(source.file, source.page, sentence, collection=collection)
+        except RagkitError as exc:
+            view = None
+            st.caption(str(exc))
+        if view is None or view.png is None:
+            st.markdown(highlighted_passage(source.text, sentence))
+            return
+        text, page = st.columns([2, 3])
+        text.markdown(highlighted_passage(source.text, sentence))
+        page.image(str(view.png), caption=f"{Path(source.file).name}, page {source.page}", use_container_width=True)
+        if view.note:
+            page.caption(view.note)
 
 
-def show_answer(answer: Answer) -> None:
+def show_answer(kit: Ragkit, answer: Answer, collection: str) -> None:
     """Render a finished answer (history replay)."""
     if answer.declined:
         st.info(answer.answer)
@@ -114,7 +128,7 @@ def show_answer(answer: Answer) -> None:
         st.markdown(neutralize(answer.answer))
     if answer.standalone_question and answer.standalone_question != answer.question:
         st.caption(f"Searched for: {answer.standalone_question}")
-    show_sources(answer)
+    show_sources(kit, answer, collection)
 
 
 def sidebar(kit: Ragkit) -> dict[str, Any]:
@@ -131,8 +145,8 @@ def sidebar(kit: Ragkit) -> dict[str, Any]:
             st.sidebar.error(str(exc))
 
     uploads = st.sidebar.file_uploader(
-        "Add files (PDF, Word, Markdown, text, HTML)",
-        type=["pdf", "docx", "md", "markdown", "txt", "html", "htm"],
+        "Add files (PDF, Word, PowerPoint, Excel, Markdown, text, HTML)",
+        type=list(FILE_TYPES),
         accept_multiple_files=True,
     )
     if uploads and st.sidebar.button("Add to collection", type="primary", use_container_width=True):
@@ -200,7 +214,7 @@ def main() -> None:
     has_documents = bool(kit.store.documents(options["collection"]))
     if not has_documents:
         st.info(
-            "No documents here yet. Add PDF, Word, Markdown, text or HTML files with **Add files** in the "
+            "No documents here yet. Add PDF, Word, PowerPoint, Excel, Markdown, text or HTML files with **Add files** in the "
             "sidebar, then ask a question below. Answers cite the file, page and passage they come from."
         )
     messages: list[dict[str, Any]] = st.session_state.setdefault("messages", [])
@@ -209,7 +223,7 @@ def main() -> None:
             if message["role"] == "user":
                 st.markdown(neutralize(message["content"]))
             else:
-                show_answer(message["answer"])
+                show_answer(kit, message["answer"], message["collection"])
 
     question = st.chat_input("Ask a question about your documents", disabled=not has_documents)
     if not question:
@@ -242,8 +256,8 @@ def main() -> None:
             st.caption(f"First words after {timings.first_token_ms / 1000:.1f} s · {answer.model}")
         if answer.standalone_question != answer.question:
             st.caption(f"Searched for: {answer.standalone_question}")
-        show_sources(answer)
-    messages.append({"role": "assistant", "answer": answer})
+        show_sources(kit, answer, options["collection"])
+    messages.append({"role": "assistant", "answer": answer, "collection": options["collection"]})
 
 
 main()
