@@ -25,11 +25,13 @@ from .records import (
     Timings,
     Unsupported,
 )
+from .stream import AnswerStream, Preview
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Answer",
+    "AnswerStream",
     "Box",
     "ConfigError",
     "DocumentInfo",
@@ -40,6 +42,7 @@ __all__ = [
     "IngestReport",
     "ModelError",
     "PageView",
+    "Preview",
     "ParseError",
     "Ragkit",
     "RagkitError",

@@ -29,6 +29,7 @@ from .retrieve import PIPELINES
 from .serve import EXPOSED_ENV, PASSWORD_ENV, free_port, is_loopback
 from .serve import command as serve_command
 from .serve import run as run_page
+from .stream import CORRECTED, WITHHELD
 
 
 class _Group(click.Group):
@@ -275,24 +276,24 @@ def search(
 
 
 def _stream(kit: Ragkit, question: str, history: list[tuple[str, str]] | None = None) -> Answer:
-    """Print the answer as it is generated, then its sources; return it."""
-    streamed: list[str] = []
-
-    def on_token(piece: str) -> None:
-        streamed.append(piece)
-        click.echo(piece, nl=False)
-
-    answer = kit.ask(question, on_token=on_token, history=history or ())
-    said = "".join(streamed).strip()
-    if answer.declined:
-        if said:
-            click.echo("\n" + answer.withheld)
-        click.echo(answer.answer, nl=False)
-    elif said and answer.answer.startswith(said):
-        click.echo(answer.answer[len(said) :], nl=False)  # the [n] marks of the checked answer
-    else:
-        click.echo(("\n(as checked) " if said else "") + answer.answer, nl=False)
-    click.echo("")
+    """Print the best-matching sentences at once, the answer as it is generated, what the
+    checks changed, then its sources; return it."""
+    stream = kit.stream(question, history=history or ())
+    for event in stream:
+        if event.kind == "preview":
+            click.echo(click.style("While the model reads, the closest sentences:", dim=True), err=True)
+            for p in event.previews:
+                click.echo(click.style(f'  {display_path(p.file)} p.{p.page} — "{p.sentence}"', dim=True), err=True)
+        else:
+            click.echo(event.text, nl=False)
+    answer = stream.answer
+    assert answer is not None  # set once the events end
+    change = stream.change
+    if change == WITHHELD:
+        click.echo("\n" + answer.withheld)
+    elif change == CORRECTED and stream.streamed.strip():
+        click.echo("\n(as checked) ", nl=False)
+    click.echo(stream.rest)
     if answer.standalone_question and answer.standalone_question != answer.question:
         click.echo(f"(searched for: {answer.standalone_question})")
     _print_sources(answer)

@@ -8,6 +8,7 @@ page keeps one instance for all sessions.
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import logging
 import os
@@ -19,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from . import followup, highlight, injection, models, retrieve
 from .answer import (
@@ -32,6 +34,7 @@ from .answer import (
     generate_plain,
     is_relevant,
     language_of,
+    quote,
     with_marks,
 )
 from .chunk import Chunker, HFTokenizer
@@ -49,10 +52,13 @@ from .passwords import Passwords
 from .records import Answer, Chunk, DocumentInfo, Evidence, Hit, IngestReport, PageView, Source, Timings, Unsupported
 from .retrieve import DocumentHit, Retriever
 from .store import Consistency, Store
+from .stream import AnswerStream, Preview
 
 log = logging.getLogger(__name__)
 #: Passages shown under a declined answer, so the user sees what came closest.
 CLOSEST_ON_DECLINE = 3
+#: Sentences shown while the model reads: one from each of the best passages.
+PREVIEWS = 3
 #: Characters allowed in stored upload names; anything else becomes "_".
 _SAFE_NAME = re.compile(r"[^\w.\- ]+", re.UNICODE)
 
@@ -372,6 +378,11 @@ class Ragkit:
         vectors = self.embedder.embed([question, *sentences])
         return [float(v) for v in vectors[1:] @ vectors[0]]
 
+    def stream(self, question: str, **options: Any) -> AnswerStream:
+        r""":meth:`ask` as the shells show it: iterate the stream for the best sentences, then the
+        text as it is written; then read its ``answer`` and how that ``change``\ d the text."""
+        return AnswerStream(functools.partial(self.ask, question, **options))
+
     def ask(
         self,
         question: str,
@@ -380,10 +391,14 @@ class Ragkit:
         top_k: int | None = None,
         model: str | None = None,
         on_token: Callable[[str], None] | None = None,
+        on_preview: Callable[[list[Preview]], None] | None = None,
         history: History = (),
         pipeline: str = "default",
     ) -> Answer:
         """Answer ``question`` from the collection, streaming text pieces to ``on_token``.
+
+        ``on_preview`` gets the retrieved passages' sentences that match the question best, as
+        soon as retrieval is done (before the model reads anything); :meth:`stream` wraps both.
 
         With ``history`` (earlier (question, answer) turns), a follow-up question is first
         rewritten into a standalone one, which is what retrieval and the model then see.
@@ -405,6 +420,13 @@ class Ragkit:
         language = language_of(question)
         relevant = [h for h in hits if is_relevant(h, self.settings.min_score, language)] if chosen.guarded else hits
 
+        if on_preview and relevant:
+            on_preview(
+                [
+                    Preview(n, h.chunk.doc_path, h.chunk.page, quote(h.chunk.text, standalone), h.score)
+                    for n, h in enumerate(relevant[:PREVIEWS], start=1)
+                ]
+            )
         declined, cited, text = True, set(), REFUSALS[language]
         draft: Draft | None = None
         found: list[Evidence] = []

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ragkit import Ragkit, load_settings
+from ragkit import Answer, AnswerStream, Preview, Ragkit, Timings, load_settings
 from ragkit.answer import REFUSALS
 from ragkit.serve import free_port
 
@@ -79,6 +80,50 @@ def test_page_answers_through_the_team_servers(
     assert not app.exception, app.exception
     assert "14" in " ".join(m.value for m in app.chat_message[1].markdown)
     assert any("it_security_policy.md · page 1" in e.label for e in app.expander)
+
+
+@pytest.mark.parametrize(
+    ("pieces", "final", "declined", "caption"),
+    [
+        (["14 characters"], "14 characters [1]", False, None),  # only the checked marks added
+        (["12 characters"], "14 characters [1]", False, "Corrected by the checks"),
+        (["25 days"], REFUSALS["en"], True, "(withheld:"),
+    ],
+)
+def test_correction_caption_only_when_the_checked_answer_differs(
+    monkeypatch: pytest.MonkeyPatch,
+    sample_kit: Ragkit,
+    pieces: list[str],
+    final: str,
+    declined: bool,
+    caption: str | None,
+) -> None:
+    """The page's handling of the stream (a scripted ``ask`` under the real stream, so that the
+    streamed text and the checked answer can differ on purpose)."""
+
+    def scripted(kit: Ragkit, question: str, **_: object) -> AnswerStream:
+        def ask(on_token: Callable[[str], None], on_preview: Callable[[list[Preview]], None]) -> Answer:
+            on_preview([])
+            for piece in pieces:
+                on_token(piece)
+            return Answer(question, final, declined, [], Timings(), "scripted")
+
+        return AnswerStream(ask)
+
+    monkeypatch.setattr(Ragkit, "stream", scripted)
+    app = page(monkeypatch, sample_kit.settings.data_dir)
+    app.chat_input[0].set_value("What is the minimum password length?").run()
+    assert not app.exception, app.exception
+    shown = (" ".join(m.value for m in app.chat_message[1].markdown) + " ".join(i.value for i in app.info)).replace(
+        "\\",
+        "",  # the page escapes Markdown
+    )
+    assert final in shown
+    if caption == "Corrected by the checks":
+        assert pieces[0] not in shown  # the streamed text was replaced, not kept beside the answer
+    captions = [c.value for c in app.chat_message[1].caption]
+    marked = [c for c in captions if "Corrected by the checks" in c or c.startswith("(withheld:")]
+    assert marked == ([] if caption is None else [next(c for c in captions if caption in c)])
 
 
 @pytest.mark.llm

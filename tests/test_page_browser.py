@@ -108,41 +108,46 @@ def upload_and_ask(url: str, shot: Path) -> tuple[str, list[str]]:
         context = browser.new_context(viewport={"width": 1400, "height": 1500})
         context.on("request", lambda request: requests.append(request.url))
         page = context.new_page()
-        page.goto(url)
-        expect(page.get_by_text("No documents here yet")).to_be_visible(timeout=120_000)
+        try:
+            page.goto(url)
+            expect(page.get_by_text("No documents here yet")).to_be_visible(timeout=120_000)
 
-        page.locator('input[type="file"]').set_input_files(
-            [str(SAMPLE_DOCS / "it_security_policy.md"), str(SAMPLE_DOCS / "employee_handbook.pdf")]
-        )
-        page.get_by_role("button", name="Add to collection").click()
-        expect(page.get_by_text("it_security_policy.md: added")).to_be_visible(timeout=300_000)
-        expect(page.get_by_text("employee_handbook.pdf: added")).to_be_visible(timeout=60_000)
+            page.locator('input[type="file"]').set_input_files(
+                [str(SAMPLE_DOCS / "it_security_policy.md"), str(SAMPLE_DOCS / "employee_handbook.pdf")]
+            )
+            page.get_by_role("button", name="Add to collection").click()
+            expect(page.get_by_text("it_security_policy.md: added")).to_be_visible(timeout=300_000)
+            expect(page.get_by_text("employee_handbook.pdf: added")).to_be_visible(timeout=60_000)
 
-        chat = page.get_by_placeholder("Ask a question about your documents")
-        expect(chat).to_be_enabled(timeout=60_000)
-        chat.fill(QUESTION)
-        chat.press("Enter")
-        source = page.get_by_text("it_security_policy.md · page 1").first
-        expect(source).to_be_visible(timeout=600_000)
-        source.click()
-        expect(page.get_by_text("14 characters").first).to_be_visible(timeout=30_000)
-        page.wait_for_timeout(1500)  # let the expander finish opening
-        answer_text = page.locator('[data-testid="stChatMessage"]').nth(1).inner_text()
+            chat = page.get_by_placeholder("Ask a question about your documents")
+            expect(chat).to_be_enabled(timeout=60_000)
+            chat.fill(QUESTION)
+            chat.press("Enter")
+            source = page.get_by_text("it_security_policy.md · page 1").first
+            expect(source).to_be_visible(timeout=600_000)
+            source.click()
+            expect(page.get_by_text("14 characters").first).to_be_visible(timeout=30_000)
+            page.wait_for_timeout(1500)  # let the expander finish opening
+            answer_text = page.locator('[data-testid="stChatMessage"]').nth(1).inner_text()
 
-        # A PDF source shows its page, rendered here and served by the page itself.
-        chat.fill(PDF_QUESTION)
-        chat.press("Enter")
-        pdf_source = page.get_by_text("employee_handbook.pdf · page 2").last
-        expect(pdf_source).to_be_visible(timeout=600_000)
-        pdf_source.click()
-        expander = page.locator('[data-testid="stExpander"]').filter(has_text="employee_handbook.pdf · page 2").last
-        expect(expander.get_by_text("employee_handbook.pdf, page 2")).to_be_visible(timeout=30_000)  # its caption
-        picture = expander.locator("img").first
-        expect(picture).to_be_visible(timeout=30_000)
-        page.wait_for_function("img => img.complete && img.naturalWidth > 1000", arg=picture.element_handle())
-        picture.scroll_into_view_if_needed()
-        page.screenshot(path=str(shot), full_page=True)
-        browser.close()
+            # A PDF source shows its page, rendered here and served by the page itself.
+            chat.fill(PDF_QUESTION)
+            chat.press("Enter")
+            answer = page.locator('[data-testid="stChatMessage"]').nth(3)
+            expander = (
+                answer.locator('[data-testid="stExpander"]').filter(has_text="employee_handbook.pdf · page 2").first
+            )
+            expect(expander).to_be_visible(timeout=600_000)
+            expect(page.get_by_test_id("stStatusWidget")).to_be_hidden(timeout=60_000)  # the script has finished
+            expander.locator("summary").click()
+            expect(expander.get_by_text("employee_handbook.pdf, page 2")).to_be_visible(timeout=30_000)  # its caption
+            picture = expander.locator("img").first
+            expect(picture).to_be_visible(timeout=30_000)
+            page.wait_for_function("img => img.complete && img.naturalWidth > 1000", arg=picture.element_handle())
+            picture.scroll_into_view_if_needed()
+        finally:  # also when a step fails: the screenshot shows why
+            page.screenshot(path=str(shot), full_page=True)
+            browser.close()
     return answer_text, requests
 
 

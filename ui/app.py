@@ -10,21 +10,23 @@ from __future__ import annotations
 
 import hmac
 import os
-import queue
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from ragkit import FILE_TYPES, Answer, Ragkit, RagkitError, Settings, Source, load_settings
+from ragkit import FILE_TYPES, Answer, AnswerStream, Ragkit, RagkitError, Settings, Source, load_settings
 from ragkit.answer import quote
 from ragkit.config import collection_name
 from ragkit.endpoints import where_data_goes
 from ragkit.models import REGISTRY
-from ragkit.render import highlighted_passage, neutralize
+from ragkit.render import highlighted_passage, literal, neutralize
 from ragkit.serve import EXPOSED_ENV, PASSWORD_ENV
+from ragkit.stream import CORRECTED, WITHHELD
+
+#: Shown under an answer whose checked text differs from what was streamed.
+CORRECTED_CAPTION = "Corrected by the checks: the streamed text was replaced by the checked answer."
 
 st.set_page_config(page_title="ragkit · ask your documents", layout="wide", initial_sidebar_state="expanded")
 
@@ -55,27 +57,15 @@ def require_password() -> None:
     st.stop()
 
 
-def stream_answer(
-    kit: Ragkit, question: str, options: dict[str, Any], history: list[tuple[str, str]], result: dict[str, Any]
-) -> Iterator[str]:
-    """Run ``kit.ask`` in a worker thread and yield its pieces, escaped, as they arrive."""
-    pieces: queue.Queue[str | None] = queue.Queue()
-
-    def work() -> None:
-        try:
-            result["answer"] = kit.ask(question, on_token=pieces.put, history=history, **options)
-        except RagkitError as exc:
-            result["error"] = str(exc)
-        except Exception as exc:  # noqa: BLE001 - shown as a message, never as a traceback
-            result["error"] = f"Unexpected error: {type(exc).__name__}: {exc}"
-        finally:
-            pieces.put(None)
-
-    threading.Thread(target=work, daemon=True).start()
-    result["streamed"] = ""
-    while (piece := pieces.get()) is not None:
-        result["streamed"] += piece  # as the model wrote it, to compare with the checked answer
-        yield neutralize(piece)
+def streamed_text(stream: AnswerStream, preview: Any) -> Iterator[str]:
+    """The stream's text pieces, escaped, for ``st.write_stream``; its previews (the closest
+    sentences, shown while the model reads) go into the ``preview`` container."""
+    for event in stream:
+        if event.kind == "preview":
+            lines = [f"- {literal(p.sentence)} — *{literal(Path(p.file).name)}, page {p.page}*" for p in event.previews]
+            preview.caption("While the model reads, the closest sentences:\n" + "\n".join(lines))
+        else:
+            yield neutralize(event.text)
 
 
 def show_sources(kit: Ragkit, answer: Answer, collection: str) -> None:
@@ -233,24 +223,31 @@ def main() -> None:
         st.markdown(neutralize(question))
     history = [(m["answer"].question, m["answer"].answer) for m in messages if m["role"] == "assistant"]
     with st.chat_message("assistant"):
-        result: dict[str, Any] = {}
-        with st.spinner("Reading your documents…"):
-            st.write_stream(stream_answer(kit, question, options, history[-1:], result))
-        if "error" in result:
-            st.error(result["error"])
+        preview, reply = st.empty(), st.empty()
+        stream = kit.stream(question, history=history[-1:], **options)
+        try:
+            with st.spinner("Reading your documents…"):
+                reply.write_stream(streamed_text(stream, preview))
+        except RagkitError as exc:
+            st.error(str(exc))
             messages.pop()
             return
-        answer: Answer = result["answer"]
-        said = result.get("streamed", "").strip()
+        except Exception as exc:  # noqa: BLE001 - shown as a message, never as a traceback
+            st.error(f"Unexpected error: {type(exc).__name__}: {exc}")
+            messages.pop()
+            return
+        preview.empty()
+        answer = stream.answer
+        assert answer is not None  # set once the stream ends
+        # The checked answer replaces what was streamed; a caption says when that changed it.
         if answer.declined:
-            if said:
-                st.caption(answer.withheld)
-            st.info(answer.answer)
-        elif not answer.answer.startswith(said):
-            st.caption("As checked:")
-            st.markdown(neutralize(answer.answer))
+            reply.info(answer.answer)
         else:
-            st.markdown(neutralize(answer.answer[len(said) :]))  # the [n] marks of the checked answer
+            reply.markdown(neutralize(answer.answer))
+        if stream.change == WITHHELD:
+            st.caption(answer.withheld)
+        elif stream.change == CORRECTED:
+            st.caption(CORRECTED_CAPTION)
         timings = answer.timings
         if timings.first_token_ms is not None:
             st.caption(f"First words after {timings.first_token_ms / 1000:.1f} s · {answer.model}")
