@@ -26,6 +26,7 @@ from .records import (
     Unsupported,
 )
 from .stream import AnswerStream, Preview
+from .transcript import to_markdown as conversation_markdown
 
 __version__ = "0.1.0"
 
@@ -50,5 +51,6 @@ __all__ = [
     "Source",
     "Timings",
     "Unsupported",
+    "conversation_markdown",
     "load_settings",
 ]

@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from . import __version__  # importing the package applies the offline switches first
+from . import __version__, conversation_markdown  # importing the package applies the offline switches first
 from .answer import quote
 from .config import load_settings
 from .errors import RagkitError
@@ -114,6 +114,11 @@ def cli(
     help="Follow symlinks inside a folder (never to targets outside it).",
 )
 @click.option("--max-file-mb", type=click.IntRange(min=1), help="Skip files larger than this (default 200).")
+@click.option(
+    "--pdf-tables/--no-pdf-tables",
+    default=None,
+    help="Read ruled PDF tables as header-labelled rows (default on; off is faster on table-heavy PDFs).",
+)
 @click.option("--password", help="Password tried for every encrypted PDF (never printed or stored).")
 @click.option(
     "--passwords",
@@ -134,6 +139,7 @@ def ingest(
     prune: bool,
     follow_symlinks: bool | None,
     max_file_mb: int | None,
+    pdf_tables: bool | None,
     password: str | None,
     passwords_file: Path | None,
     parse_timeout: float | None,
@@ -153,6 +159,7 @@ def ingest(
         collection=collection,
         follow_symlinks=follow_symlinks,
         max_file_mb=max_file_mb,
+        pdf_tables=pdf_tables,
         parse_timeout=parse_timeout,
         parse_memory_mb=parse_memory_mb,
     )
@@ -304,8 +311,13 @@ def _stream(kit: Ragkit, question: str, history: list[tuple[str, str]] | None = 
 @collection_option
 @click.option("--top-k", "-k", type=int, help="Passages to answer from (default 5).")
 @click.option("--model", "-m", help="Packaged model name or path to a GGUF file.")
+@click.option(
+    "--export",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Keep the conversation in this Markdown file (questions, answers, quoted sources), rewritten after each answer.",
+)
 @click.pass_context
-def chat(ctx: click.Context, collection: str | None, top_k: int | None, model: str | None) -> None:
+def chat(ctx: click.Context, collection: str | None, top_k: int | None, model: str | None, export: Path | None) -> None:
     """Talk with your documents: follow-up questions understand the previous turn.
 
     Type a question and press Enter; an empty line, "exit" or Ctrl-D ends the session.
@@ -317,7 +329,7 @@ def chat(ctx: click.Context, collection: str | None, top_k: int | None, model: s
         "Empty line or Ctrl-D to quit.",
         err=True,
     )
-    history: list[tuple[str, str]] = []
+    answers: list[Answer] = []
     while True:
         try:
             question = click.prompt(
@@ -328,8 +340,9 @@ def chat(ctx: click.Context, collection: str | None, top_k: int | None, model: s
         if question.lower() in ("", "exit", "quit"):
             click.echo("", err=True)
             return
-        answer = _stream(kit, question, history=history[-1:])
-        history.append((answer.question, answer.answer))
+        answers.append(_stream(kit, question, history=[(a.question, a.answer) for a in answers[-1:]]))
+        if export is not None:
+            export.write_text(conversation_markdown(answers), encoding="utf-8")
 
 
 @cli.command()

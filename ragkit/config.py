@@ -86,6 +86,9 @@ class Settings:
     embed_batch: int = 32
     #: Follow symlinks found inside an ingested folder (only to targets inside that folder).
     follow_symlinks: bool = False
+    #: Re-read PDF pages that draw ruled tables with pdfplumber, each row labelled with its
+    #: column headers (about ten times slower on those pages; other pages cost nothing more).
+    pdf_tables: bool = True
     #: Files larger than this many megabytes are skipped at ingest.
     max_file_mb: int = 200
     #: Seconds one file may take to parse (OCR included) before its parser process is killed.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from . import lexical
 from .llm import ChatModel, Generation
 
 #: (question, answer) pairs, oldest first.
@@ -27,6 +28,10 @@ _SYSTEM = (
 
 
 _CONTEXT = " (follow-up to: "
+#: Content terms from which a question whose rewrite echoed the previous one stands alone
+#: ("Until what date must carried-over annual leave be taken?" has eight, "And how often must
+#: it be changed?" three).
+MIN_STANDALONE_TERMS = 6
 
 
 def rewrite(llm: ChatModel, question: str, history: History) -> str:
@@ -48,7 +53,10 @@ def rewrite(llm: ChatModel, question: str, history: History) -> str:
     # Small models often echo the previous question. Then the follow-up comes first, as the
     # thing to answer, with the previous question after it as its context: glued the other
     # way round ("<previous> <follow-up>"), the model answered the previous question again.
+    # A follow-up that says this much on its own is a new question, not a follow-up at all.
     if _normal(text) == _normal(previous_question):
+        if len(lexical.query_terms(question)) >= MIN_STANDALONE_TERMS:
+            return question
         return f"{question}{_CONTEXT}{previous_question})"
     return text
 

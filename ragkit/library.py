@@ -254,7 +254,9 @@ class Ragkit:
         limits = Limits(
             follow_symlinks=self.settings.follow_symlinks, max_file_bytes=self.settings.max_file_mb * 1024 * 1024
         )
-        worker = ParseWorker(self.settings.parse_timeout, self.settings.parse_memory_mb)
+        worker = ParseWorker(
+            self.settings.parse_timeout, self.settings.parse_memory_mb, pdf_tables=self.settings.pdf_tables
+        )
         ingestor = Ingestor(
             self.store,
             self.embedder,

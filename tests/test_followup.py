@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -40,6 +41,12 @@ def test_good_rewrite_is_used() -> None:
     assert rewrite(llm, "And how often?", HISTORY) == "How often must the password be changed?"  # type: ignore[arg-type]
 
 
+def test_a_new_question_after_an_echo_stands_alone() -> None:
+    llm = Echo("What is the minimum password length?")  # the small model echoes the old question
+    question = "Until what date must carried-over annual leave be taken?"
+    assert rewrite(llm, question, HISTORY) == question  # type: ignore[arg-type]
+
+
 def test_echo_of_previous_question_asks_the_new_question_first() -> None:
     llm = Echo("What is the minimum password length")
     assert rewrite(llm, "Is MFA required?", HISTORY) == (  # type: ignore[arg-type]
@@ -53,12 +60,20 @@ def test_empty_or_rambling_rewrite_keeps_the_question() -> None:
 
 
 @pytest.mark.llm
-def test_terminal_chat_answers_and_follows_up(sample_kit: Ragkit) -> None:
+def test_terminal_chat_answers_and_follows_up(sample_kit: Ragkit, tmp_path: Path) -> None:
     lines = "What is the minimum password length for Northwind accounts?\nIs MFA required too?\n\n"
-    result = ragkit_cli("chat", input=lines, env={"RAGKIT_DATA_DIR": str(sample_kit.settings.data_dir)})
+    kept = tmp_path / "chat.md"
+    env = {"RAGKIT_DATA_DIR": str(sample_kit.settings.data_dir)}
+    result = ragkit_cli("chat", "--export", str(kept), input=lines, env=env)
     assert result.returncode == 0, result.stderr
     first, _, rest = result.stdout.partition("Sources:")
     assert "14" in first
     assert "it_security_policy.md p.1" in rest
     assert "(searched for: " in rest  # the follow-up was rewritten with the previous turn
     assert rest.count("Sources:") + rest.count("Closest passages:") >= 1  # the second turn answered too
+    assert "closest sentences" in result.stderr  # shown while the model read
+
+    exported = kept.read_text(encoding="utf-8")  # both turns, each answer with its quoted sources
+    assert "## 1. What is the minimum password length for Northwind accounts?" in exported
+    assert "## 2. Is MFA required too?" in exported
+    assert "it_security_policy.md, page 1: “" in exported and "14 characters" in exported

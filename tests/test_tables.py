@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ragkit.parse import parse_file
 from ragkit.parse.tables import table_lines
+from ragkit.parse.worker import ParseWorker
 
 from .conftest import FIXTURES, SAMPLE_DOCS
 
@@ -82,3 +83,10 @@ def test_pdf_table_ruled_in_bands_gives_one_line_per_row() -> None:
 def test_pdf_boxes_that_are_no_table_keep_the_text_layer() -> None:
     text = parse_file(FIXTURES / "tables" / "senate_expenditures.pdf")[0].text
     assert "DISTRICT DIRECTOR" in text and " | " not in text
+
+
+def test_pdf_tables_can_be_switched_off_for_speed() -> None:
+    warn = FIXTURES / "tables" / "warn_report_p1.pdf"
+    with ParseWorker(pdf_tables=False) as plain, ParseWorker() as labelled:
+        assert "Company: McGraw-Hill Education" not in plain.parse(warn).pages[0].text
+        assert "Company: McGraw-Hill Education" in labelled.parse(warn).pages[0].text

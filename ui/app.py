@@ -16,7 +16,17 @@ from typing import Any
 
 import streamlit as st
 
-from ragkit import FILE_TYPES, Answer, AnswerStream, Ragkit, RagkitError, Settings, Source, load_settings
+from ragkit import (
+    FILE_TYPES,
+    Answer,
+    AnswerStream,
+    Ragkit,
+    RagkitError,
+    Settings,
+    Source,
+    conversation_markdown,
+    load_settings,
+)
 from ragkit.answer import quote
 from ragkit.config import collection_name
 from ragkit.endpoints import where_data_goes
@@ -215,6 +225,15 @@ def main() -> None:
             else:
                 show_answer(kit, message["answer"], message["collection"])
 
+    answers = [m["answer"] for m in messages if m["role"] == "assistant"]
+    if answers:
+        st.sidebar.download_button(
+            "Export this conversation (Markdown)",
+            conversation_markdown(answers),
+            file_name="ragkit-conversation.md",
+            mime="text/markdown",
+            use_container_width=True,
+        )
     question = st.chat_input("Ask a question about your documents", disabled=not has_documents)
     if not question:
         return

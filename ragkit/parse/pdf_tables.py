@@ -34,6 +34,10 @@ MIN_ROWS, MIN_COLUMNS = 2, 2
 #: layer stays (pdfplumber maps some fonts worse than pypdf).
 MIN_KEPT = 0.8
 
+#: Whether :func:`with_tables` re-reads pages (the ``pdf_tables`` setting; the parse worker
+#: sets it for its process).
+enabled = True
+
 # pdfminer logs every odd font at WARNING: noise for a user ingesting a folder.
 logging.getLogger("pdfminer").setLevel(logging.ERROR)
 
@@ -119,6 +123,8 @@ def _page_with_tables(page: Any) -> str | None:
 
 def with_tables(path: Path, pages: Sequence[Page], password: str) -> list[Page]:
     """``pages`` (the text layer's reading), each page with a ruled table read again."""
+    if not enabled:
+        return list(pages)
     wanted = {p.number for p in pages if p.text} & set(ruled_pages(path, password))
     if not wanted:
         return list(pages)

@@ -24,7 +24,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from ..errors import ParseError, RagkitError
-from . import Parsed, parse_document
+from . import Parsed, parse_document, pdf_tables
 
 #: Seconds a new worker may take to import the parsers and say it is ready.
 _START_TIMEOUT = 60.0
@@ -33,8 +33,9 @@ _READY = "ready"
 _BOOT = "import sys; from ragkit.parse.worker import main; main(sys.argv[1:])"
 
 
-def _serve(conn: Connection, memory_mb: int) -> None:
+def _serve(conn: Connection, memory_mb: int, tables: bool) -> None:
     """Worker loop: (path, password) in, :class:`Parsed` or a skip reason (str) out; None ends."""
+    pdf_tables.enabled = tables  # this process parses for one ingest run, with its settings
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core files from a crashing parser
@@ -69,9 +70,10 @@ def _crash_reason(exitcode: int | None) -> str:
 class ParseWorker:
     """Parses files one at a time in a limited child process; use as a context manager."""
 
-    def __init__(self, timeout: float = 120.0, memory_mb: int = 2048) -> None:
+    def __init__(self, timeout: float = 120.0, memory_mb: int = 2048, *, pdf_tables: bool = True) -> None:
         self.timeout = timeout
         self.memory_mb = memory_mb
+        self.pdf_tables = pdf_tables
         self._process: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
 
@@ -84,7 +86,7 @@ class ParseWorker:
         ours, theirs = socket.socketpair()
         with theirs:
             process = subprocess.Popen(
-                [sys.executable, "-c", _BOOT, str(theirs.fileno()), str(self.memory_mb)],
+                [sys.executable, "-c", _BOOT, str(theirs.fileno()), str(self.memory_mb), str(int(self.pdf_tables))],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -152,5 +154,5 @@ class ParseWorker:
 
 
 def main(argv: list[str]) -> None:
-    """Worker entry point: ``[socket fd, memory limit in MB]``."""
-    _serve(Connection(int(argv[0])), int(argv[1]))
+    """Worker entry point: ``[socket fd, memory limit in MB, 1 to read PDF tables or 0]``."""
+    _serve(Connection(int(argv[0])), int(argv[1]), argv[2] == "1")
