@@ -15,7 +15,7 @@ from ragkit import Answer, AnswerStream, Preview, Ragkit, Timings, load_settings
 from ragkit.answer import REFUSALS
 from ragkit.serve import free_port
 
-from .conftest import ROOT, SAMPLE_DOCS, ragkit_cli
+from .conftest import FIXTURES, ROOT, SAMPLE_DOCS, ragkit_cli
 from .test_page_browser import listening_addresses, ui_command, wait_until_up
 
 APP = str(ROOT / "ui" / "app.py")
@@ -42,6 +42,18 @@ def test_a_new_collection_name_is_checked(monkeypatch: pytest.MonkeyPatch, data_
     assert "“default”" in app.sidebar.subheader[0].value  # still the chosen collection
     app.sidebar.text_input[0].input("contracts-2026").run()
     assert not app.sidebar.error and "“contracts-2026”" in app.sidebar.subheader[0].value
+
+
+def test_remove_asks_before_it_deletes(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
+    kit = Ragkit(load_settings({"data_dir": data_dir}))
+    assert not kit.ingest([FIXTURES / "good" / "notes.txt"]).failed
+    app = page(monkeypatch, data_dir)
+    assert "1 document(s)" in app.sidebar.subheader[0].value
+    confirm = next(b for b in app.sidebar.button if b.label == "Remove it")  # inside the "Remove" popover
+    assert "1 document(s)" in app.sidebar.subheader[0].value  # opening the page deletes nothing
+    confirm.click().run()
+    assert not app.exception, app.exception
+    assert "0 document(s)" in app.sidebar.subheader[0].value and kit.sources() == []
 
 
 @pytest.mark.llm

@@ -111,7 +111,8 @@ def show_passage(kit: Ragkit, mark: str, source: Source, sentence: str, collecti
             view = None
             st.caption(str(exc))
         if view is None or view.png is None:
-            st.markdown(highlighted_passage(source.text, sentence))
+            # Other formats: the sentence in its page's text (the section, slide or sheet rows).
+            st.markdown(highlighted_passage(view.text if view and view.start >= 0 else source.text, sentence))
             return
         text, page = st.columns([2, 3])
         text.markdown(highlighted_passage(source.text, sentence))
@@ -157,9 +158,13 @@ def sidebar(kit: Ragkit) -> dict[str, Any]:
     for doc in documents:
         left, right = st.sidebar.columns([3, 2], vertical_alignment="center")
         left.markdown(f"**{Path(doc.path).name}**  \n{doc.pages} page(s) · {doc.chunks} passages")
-        if right.button("Remove", key=f"remove:{collection}:{doc.path}"):
-            kit.remove(doc.path, collection=collection)
-            st.rerun()
+        with right.popover("Remove", use_container_width=True):
+            st.write(
+                f"Remove **{literal(Path(doc.path).name)}** from “{literal(collection)}”? Its passages are deleted."
+            )
+            if st.button("Remove it", key=f"remove:{collection}:{doc.path}", type="primary"):
+                kit.remove(doc.path, collection=collection)
+                st.rerun()
 
     st.sidebar.header("Answering")
     model = settings.model
