@@ -151,19 +151,22 @@ def _words(text: str) -> set[str]:
     return {re.sub(r"['’]s$", "", w.strip("'’-")).lower() for w in _WORD.findall(unicodedata.normalize("NFKC", text))}
 
 
-#: A name matches a word that extends it by a suffix ("America" -> "American", "Norman" ->
-#: "Normans") or that it extends by a plural ending, once it is this long: shorter names are
-#: too often prefixes of unrelated words.
+#: A name matches the same name with one of these endings ("America" -> "American",
+#: "Norman" -> "Normans"), and a plural name its singular, once it is this long: shorter names
+#: are too often the start of unrelated words. Other endings make other words ("Paris" is no
+#: "parish").
 _MIN_STEM = 4
+_ENDINGS = ("s", "es", "n", "ns", "an", "ans", "ian", "ians", "ese", "ish")
 
 
 def _named(key: str, words: set[str]) -> bool:
-    """Whether ``words`` hold the name ``key``, or the same name with a suffix or plural."""
+    """Whether ``words`` hold the name ``key``, or the same name with a usual ending."""
     if key in words:
         return True
     if len(key) < _MIN_STEM:
         return False
-    return any(w.startswith(key) or (len(w) >= _MIN_STEM and key in (w + "s", w + "es")) for w in words)
+    forms = {key + ending for ending in _ENDINGS} | {key[: -len(e)] for e in ("s", "es") if key.endswith(e)}
+    return not forms.isdisjoint(words)
 
 
 def unsupported(claims: Iterable[Claim], evidence: str) -> list[Claim]:

@@ -342,7 +342,10 @@ def chat(ctx: click.Context, collection: str | None, top_k: int | None, model: s
             return
         answers.append(_stream(kit, question, history=[(a.question, a.answer) for a in answers[-1:]]))
         if export is not None:
-            export.write_text(conversation_markdown(answers), encoding="utf-8")
+            try:
+                export.write_text(conversation_markdown(answers), encoding="utf-8")
+            except OSError as exc:
+                raise click.ClickException(f"{export}: cannot write the conversation ({exc.strerror})") from None
 
 
 @cli.command()
@@ -412,7 +415,7 @@ def show(
     if view.note:
         click.echo(f"({view.note})", err=True)
     if png is not None:
-        click.echo(f"page image with {len(view.boxes)} highlighted line(s): {png}", err=True)
+        click.echo(f"page image with {len(view.boxes)} highlighted rectangle(s): {png}", err=True)
 
 
 @cli.command()

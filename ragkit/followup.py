@@ -7,6 +7,7 @@ the library so that the page and ``ragkit chat`` behave the same.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from . import lexical
@@ -32,6 +33,10 @@ _CONTEXT = " (follow-up to: "
 #: ("Until what date must carried-over annual leave be taken?" has eight, "And how often must
 #: it be changed?" three).
 MIN_STANDALONE_TERMS = 6
+#: Words by which a question points back at the conversation: then it is a follow-up however long.
+_POINTS_BACK = re.compile(
+    r"\b(it|its|that|this|these|those|they|them|their|there|he|she|also|too)\b|[它这那其该]", re.I
+)
 
 
 def rewrite(llm: ChatModel, question: str, history: History) -> str:
@@ -55,7 +60,7 @@ def rewrite(llm: ChatModel, question: str, history: History) -> str:
     # way round ("<previous> <follow-up>"), the model answered the previous question again.
     # A follow-up that says this much on its own is a new question, not a follow-up at all.
     if _normal(text) == _normal(previous_question):
-        if len(lexical.query_terms(question)) >= MIN_STANDALONE_TERMS:
+        if len(lexical.query_terms(question)) >= MIN_STANDALONE_TERMS and not _POINTS_BACK.search(question):
             return question
         return f"{question}{_CONTEXT}{previous_question})"
     return text

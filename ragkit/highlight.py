@@ -3,8 +3,8 @@
 A citation is checked fastest on the page itself. PDFium gives each character of a page's text
 its box; the sentence (as ragkit extracted it, with pypdf) is found in PDFium's reading of the
 same page by its characters alone, ignoring white space, since the two libraries break lines
-and space words differently. The boxes of the matched characters, merged into one rectangle
-per line, are drawn over the rendered page. Pages are rendered on this machine and cached,
+and space words differently. PDFium's rectangles of the matched characters (one per run of
+text on a line) are drawn over the rendered page. Pages are rendered on this machine and cached,
 keyed by the file's bytes, so a second look costs a file read.
 """
 
@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import pypdfium2
+import pypdfium2.raw as pdfium_c
 from PIL import Image, ImageDraw
 
 from .errors import RagkitError
@@ -29,12 +31,13 @@ _MARKER = (255, 214, 0, 110)
 _OUTLINE = (230, 150, 0, 255)
 
 
-def _squeezed(text: str) -> tuple[str, list[int]]:
-    """``text`` without white space (NFKC, so ligatures and full-width forms match), and for
-    each character kept its index in ``text``."""
+def _squeezed(text: str, fold: bool = False) -> tuple[str, list[int]]:
+    """``text`` without white space (NFKC, so ligatures and full-width forms match; casefolded
+    with ``fold``), and for each character kept its index in ``text``."""
     kept, where = [], []
     for index, char in enumerate(text):
-        for part in unicodedata.normalize("NFKC", char):
+        form = unicodedata.normalize("NFKC", char)
+        for part in form.casefold() if fold else form:
             if not part.isspace() and part not in "\ufffe\u00ad-":  # soft hyphens, hyphenation
                 kept.append(part)
                 where.append(index)
@@ -43,22 +46,20 @@ def _squeezed(text: str) -> tuple[str, list[int]]:
 
 def locate(text: str, sentence: str) -> tuple[int, int] | None:
     """Where ``sentence`` stands in ``text`` (start, end), matched on its characters alone:
-    line breaks, spacing and hyphenation may differ; case is tried as written first."""
-    wanted, _ = _squeezed(sentence)
-    squeezed, where = _squeezed(text)
-    if not wanted:
-        return None
-    start = squeezed.find(wanted)
-    if start < 0:
-        start = squeezed.casefold().find(wanted.casefold())
-    if start < 0:
-        return None
-    return where[start], where[start + len(wanted) - 1] + 1
+    line breaks, spacing and hyphenation may differ; case as written first, then any case."""
+    for fold in (False, True):
+        wanted, _ = _squeezed(sentence, fold)
+        squeezed, where = _squeezed(text, fold)
+        start = squeezed.find(wanted) if wanted else -1
+        if start >= 0:
+            return where[start], where[start + len(wanted) - 1] + 1
+    return None
 
 
 def sentence_boxes(path: Path, page: int, sentence: str) -> list[Box]:
-    """The rectangles (one per line) of ``sentence`` on page ``page`` (1-based) of a PDF; empty
-    when PDFium's text of the page does not hold it (a scanned page, a garbled font)."""
+    """The rectangles (one per run of text on a line) of ``sentence`` on page ``page`` (1-based)
+    of a PDF; empty when PDFium's text of the page does not hold it (a scanned page, a garbled
+    font)."""
     document = pypdfium2.PdfDocument(str(path))
     try:
         if not 1 <= page <= len(document):
@@ -67,10 +68,19 @@ def sentence_boxes(path: Path, page: int, sentence: str) -> list[Box]:
         found = locate(textpage.get_text_range(), sentence)
         if found is None:
             return []
-        count = textpage.count_rects(found[0], found[1] - found[0])
+        # Offsets in the text PDFium returns are not always character indices (it adds and
+        # drops characters); PDFium converts them.
+        first, last = (pdfium_c.FPDFText_GetCharIndexFromTextIndex(textpage.raw, i) for i in (found[0], found[1] - 1))
+        if first < 0 or last < first:
+            return []
+        count = textpage.count_rects(first, last - first + 1)
         return [Box(*textpage.get_rect(i)) for i in range(count)]
     finally:
         document.close()
+
+
+class NoSuchPage(RagkitError):
+    """The page number is not one of the file's pages."""
 
 
 @dataclass(frozen=True)
@@ -102,25 +112,30 @@ def page_image(path: Path, page: int, sentence: str, cache: Path) -> PageImage:
     try:
         return _page_image(path, page, sentence, cache)
     except pypdfium2.PdfiumError as exc:
-        raise RagkitError(f"the page cannot be rendered ({exc})") from None
+        raise RagkitError(f"{path}: the page cannot be rendered ({exc})") from None
+    except OSError as exc:  # the file unreadable, the cache unwritable
+        raise RagkitError(f"{path}: the page cannot be shown ({exc.strerror or exc})") from None
 
 
 def _page_image(path: Path, page: int, sentence: str, cache: Path) -> PageImage:
+    """:func:`page_image` without the translation of errors."""
     digest = hashlib.sha256(hashlib.sha256(path.read_bytes()).digest())
     digest.update(f"\0{page}\0{SCALE}\0{sentence}".encode())
     target = cache / f"{digest.hexdigest()[:32]}.png"
     boxes = sentence_boxes(path, page, sentence)
     document = pypdfium2.PdfDocument(str(path))
     try:
+        if not 1 <= page <= len(document):
+            raise NoSuchPage(f"{path}: no page {page} (the file has {len(document)})")
         pdf_page = document[page - 1]
         left, _bottom, _right, top = pdf_page.get_bbox()  # the area rendered (inherited boxes too)
         shown = PageImage(target, boxes if pdf_page.get_rotation() == 0 else [], (left, top), SCALE)
         if not target.exists():
             image = pdf_page.render(scale=SCALE, may_draw_forms=True).to_pil().convert("RGBA")
             cache.mkdir(parents=True, exist_ok=True)
-            partial = target.with_suffix(".part")
-            partial.write_bytes(_highlighted(image, [shown.pixels(b) for b in shown.boxes]))
-            partial.replace(target)  # a reader never sees half a file
+            with tempfile.NamedTemporaryFile(dir=cache, suffix=".part", delete=False) as partial:
+                partial.write(_highlighted(image, [shown.pixels(b) for b in shown.boxes]))
+            Path(partial.name).replace(target)  # a reader never sees half a file, nor two writers one
     finally:
         document.close()
     return shown

@@ -307,24 +307,29 @@ class Ragkit:
         """A cited sentence where it stands: the page's stored text around it and, for a PDF,
         the page rendered with the sentence highlighted (cached under the data dir).
 
-        ``file`` is a document's path as ingested (``Source.file``, ``Evidence.file``).
+        ``file`` is a document's path as ingested (``Source.file``, ``Evidence.file``); an empty
+        ``sentence`` shows the page as it is (a neighbouring page, say).
         """
         key = str(Path(file).expanduser().resolve())
-        chunks = self.store.page_chunks(self._collection(collection), key, page)
-        if not chunks:
+        name = self._collection(collection)
+        chunks = self.store.page_chunks(name, key, page)
+        is_pdf = Path(key).suffix.lower() == ".pdf"
+        if not chunks and not (is_pdf and self.store.document(name, key)):  # a PDF page may hold no text
             raise RagkitError(f"{file}: no page {page} of this document in the collection")
-        text = _page_text(chunks)
+        text = _page_text(chunks) if chunks else ""
         found = highlight.locate(text, sentence)
         start, end = found if found else (-1, -1)
         low, high = (0, len(text)) if found is None else _around(text, start, end)
         view = PageView(key, page, sentence, text[low:high], start - low if found else -1, end - low if found else -1)
-        if Path(key).suffix.lower() != ".pdf":
+        if not is_pdf:
             return view
         if not Path(key).is_file():
             return replace(view, note="the original file is no longer there")
         try:
             image = highlight.page_image(Path(key), page, sentence, self.settings.data_dir / "pages")
-        except RagkitError as exc:
+        except highlight.NoSuchPage:
+            raise
+        except RagkitError as exc:  # the file is there but PDFium cannot render it (encrypted)
             return replace(view, note=str(exc))
         note = "" if image.boxes else "the sentence was not found in the page's text layer (shown unmarked)"
         return replace(view, png=image.png, boxes=image.boxes, note=note)
@@ -487,5 +492,5 @@ class Ragkit:
             evidence=[] if declined else found,
             unsupported=unsupported,
             confidence=draft.probability if draft else None,
-            draft=draft.answer if draft else "",
+            draft=draft.answer if draft and not draft.declined else "",
         )

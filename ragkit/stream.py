@@ -90,7 +90,7 @@ class AnswerStream:
         said = self.streamed.strip()
         if self.answer.declined:
             return WITHHELD if said else UNCHANGED
-        if self.answer.answer.strip() == said:
+        if not said or self.answer.answer.strip() == said:  # nothing streamed: nothing to correct
             return UNCHANGED
         return MARKS if said and self.answer.answer.startswith(said) else CORRECTED
 
@@ -102,4 +102,6 @@ class AnswerStream:
             raise RuntimeError("the stream has not ended")
         if self.change == MARKS:
             return self.answer.answer[len(self.streamed.strip()) :]
-        return "" if self.change == UNCHANGED and not self.answer.declined else self.answer.answer
+        if self.change == UNCHANGED and self.streamed.strip() and not self.answer.declined:
+            return ""
+        return self.answer.answer

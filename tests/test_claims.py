@@ -41,6 +41,7 @@ def test_dates_and_names() -> None:
     assert missing("in America", "the American colonies") == []
     assert missing("in England", "the English crown") == ["England"]
     assert missing("It was Ada.", "It was Adam.") == ["Ada"]
+    assert missing("in Paris", "the parish council") == ["Paris"]  # other endings make other words
 
 
 def test_what_the_question_states_is_no_new_claim() -> None:

@@ -45,6 +45,8 @@ def test_a_new_question_after_an_echo_stands_alone() -> None:
     llm = Echo("What is the minimum password length?")  # the small model echoes the old question
     question = "Until what date must carried-over annual leave be taken?"
     assert rewrite(llm, question, HISTORY) == question  # type: ignore[arg-type]
+    pointing = "Is that also true for contractors working over the summer months?"  # long, but a follow-up
+    assert rewrite(llm, pointing, HISTORY).startswith(pointing + " (follow-up to: ")  # type: ignore[arg-type]
 
 
 def test_echo_of_previous_question_asks_the_new_question_first() -> None:

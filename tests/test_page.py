@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ragkit import Answer, AnswerStream, Preview, Ragkit, Timings, load_settings
+from ragkit import Answer, AnswerStream, Evidence, Preview, Ragkit, Source, Timings, load_settings
 from ragkit.answer import REFUSALS
 from ragkit.serve import free_port
 
@@ -49,8 +49,9 @@ def test_remove_asks_before_it_deletes(monkeypatch: pytest.MonkeyPatch, data_dir
     assert not kit.ingest([FIXTURES / "good" / "notes.txt"]).failed
     app = page(monkeypatch, data_dir)
     assert "1 document(s)" in app.sidebar.subheader[0].value
-    confirm = next(b for b in app.sidebar.button if b.label == "Remove it")  # inside the "Remove" popover
-    assert "1 document(s)" in app.sidebar.subheader[0].value  # opening the page deletes nothing
+    # "Remove" only opens a popover (no button of that name deletes); the button inside does.
+    assert not [b for b in app.sidebar.button if b.label == "Remove"]
+    confirm = next(b for b in app.sidebar.button if b.label == "Remove it")
     confirm.click().run()
     assert not app.exception, app.exception
     assert "0 document(s)" in app.sidebar.subheader[0].value and kit.sources() == []
@@ -136,6 +137,35 @@ def test_correction_caption_only_when_the_checked_answer_differs(
     captions = [c.value for c in app.chat_message[1].caption]
     marked = [c for c in captions if "Corrected by the checks" in c or c.startswith("(withheld:")]
     assert marked == ([] if caption is None else [next(c for c in captions if caption in c)])
+
+
+def test_pdf_source_shows_its_page_and_its_neighbours(monkeypatch: pytest.MonkeyPatch, sample_kit: Ragkit) -> None:
+    """A cited PDF sentence: its page rendered beside the passage, the next page a click away
+    (a scripted ``ask`` names the evidence, so that the page's part is what is tested)."""
+    handbook = str((SAMPLE_DOCS / "employee_handbook.pdf").resolve())
+    sentence = "Carried-over days must be taken by 31 March; any carried-over days that are still unused after that date lapse and are not paid out."
+
+    def scripted(kit: Ragkit, question: str, **_: object) -> AnswerStream:
+        def ask(on_token: Callable[[str], None], on_preview: Callable[[list[Preview]], None]) -> Answer:
+            on_token("31 March")
+            source = Source(1, handbook, 2, "c1", sentence, 0.7, cited=True)
+            evidence = [Evidence(1, sentence, handbook, 2, "c1", 1)]
+            return Answer(question, "31 March [1]", False, [source], Timings(), "scripted", evidence=evidence)
+
+        return AnswerStream(ask)
+
+    monkeypatch.setattr(Ragkit, "stream", scripted)
+    app = page(monkeypatch, sample_kit.settings.data_dir)
+    app.chat_input[0].set_value("Until what date must carried-over leave be taken?").run()
+    assert not app.exception, app.exception
+    source = app.chat_message[1].expander[0]
+    assert "employee_handbook.pdf · page 2" in source.label
+    [picture] = source.get("image")
+    assert picture.captions == ["employee_handbook.pdf, page 2"]
+    assert all("/media/" in url and "://" not in url for url in picture.value)  # served by the page itself
+    source.number_input[0].set_value(3).run()
+    assert not app.exception, app.exception
+    assert app.chat_message[1].expander[0].get("image")[0].captions == ["employee_handbook.pdf, page 3"]
 
 
 @pytest.mark.llm

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from ragkit import Box, Ragkit, RagkitError
+from ragkit.highlight import locate
 
 from .conftest import SAMPLE_DOCS, ragkit_cli
 
@@ -39,6 +40,14 @@ def is_marker(pixel: tuple[int, ...]) -> bool:
     """The highlight's yellow (over white paper), not black text or white paper."""
     red, green, blue = pixel[:3]
     return red > 200 and green > 170 and blue < 170
+
+
+def test_sentences_are_found_across_line_breaks_ligatures_and_case() -> None:
+    text = "Up to 5 un-\nused days. The ﬁnal STRASSE rule."
+    assert locate(text, "Up to 5 unused days.") == (0, text.index("days.") + 5)
+    start, end = locate(text, "The final Straße rule.") or (-1, -1)  # "ﬁ" is "fi", "ß" folds to "ss"
+    assert text[start:end] == "The ﬁnal STRASSE rule."
+    assert locate(text, "Up to 6 unused days.") is None
 
 
 def test_pdf_sentence_is_highlighted_over_its_characters(sample_kit: Ragkit) -> None:

@@ -35,6 +35,7 @@ def scripted(pieces: list[str], final: str, declined: bool = False) -> Callable[
         (["12 characters"], "14 characters [1]", False, CORRECTED, "14 characters [1]"),
         (["25 days"], "Not in your documents.", True, WITHHELD, "Not in your documents."),
         ([], "Not in your documents.", True, UNCHANGED, "Not in your documents."),
+        ([], "14 characters [1]", False, UNCHANGED, "14 characters [1]"),  # nothing streamed (a server)
     ],
 )
 def test_change_tells_what_the_checks_did(

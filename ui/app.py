@@ -78,24 +78,26 @@ def streamed_text(stream: AnswerStream, preview: Any) -> Iterator[str]:
             yield neutralize(event.text)
 
 
-def show_sources(kit: Ragkit, answer: Answer, collection: str) -> None:
+def show_sources(kit: Ragkit, answer: Answer, collection: str, turn: int) -> None:
     """One expander per ``[n]`` of the answer (its evidence sentence marked on its page), or per
     closest passage of a declined answer: file, page, score."""
     if answer.evidence:
         st.caption("Sources")
         for item in answer.evidence:
-            show_passage(kit, f"[{item.n}]", answer.sources[item.source - 1], item.sentence, collection)
+            show_passage(kit, f"[{item.n}]", answer.sources[item.source - 1], item.sentence, collection, turn)
         return
     if not answer.shown_sources:
         return
     st.caption("Closest passages" if answer.declined else "Sources")
     for source in answer.shown_sources:
-        show_passage(kit, f"[{source.n}]", source, quote(source.text, answer.evidence_for), collection)
+        sentence = quote(source.text, answer.evidence_for, limit=len(source.text) + 1)  # whole, to be found
+        show_passage(kit, f"[{source.n}]", source, sentence, collection, turn)
 
 
-def show_passage(kit: Ragkit, mark: str, source: Source, sentence: str, collection: str) -> None:
+def show_passage(kit: Ragkit, mark: str, source: Source, sentence: str, collection: str, turn: int) -> None:
     """An expander with the passage's text, ``sentence`` marked in it, and, for a PDF, the page
-    itself rendered with the sentence highlighted."""
+    itself rendered with the sentence highlighted, its neighbours a click away (``turn`` keeps
+    the page choice of each answer's sources apart)."""
     title = f"{mark} {Path(source.file).name} · page {source.page} · score {source.score:.2f}"
     if source.flags:
         title += f" · ⚠ flagged: {', '.join(source.flags)}"
@@ -107,21 +109,35 @@ def show_passage(kit: Ragkit, mark: str, source: Source, sentence: str, collecti
             )
         try:
             view = kit.show(source.file, source.page, sentence, collection=collection)
-        except RagkitError as exc:
+        except Exception as exc:  # noqa: BLE001 - one source that cannot be shown must not break the page
             view = None
             st.caption(str(exc))
         if view is None or view.png is None:
             # Other formats: the sentence in its page's text (the section, slide or sheet rows).
             st.markdown(highlighted_passage(view.text if view and view.start >= 0 else source.text, sentence))
+            if view is not None and view.note:
+                st.caption(view.note)
             return
-        text, page = st.columns([2, 3])
+        text, picture = st.columns([2, 3])
         text.markdown(highlighted_passage(source.text, sentence))
-        page.image(str(view.png), caption=f"{Path(source.file).name}, page {source.page}", use_container_width=True)
-        if view.note:
-            page.caption(view.note)
+        number = picture.number_input(
+            "Page", min_value=1, value=source.page, key=f"page:{turn}:{mark}:{source.chunk_id}"
+        )
+        if number != source.page:  # a neighbouring page, as it is
+            try:
+                view = kit.show(source.file, number, "", collection=collection)
+            except Exception as exc:  # noqa: BLE001 - as above
+                picture.caption(str(exc))
+                return
+        if view.png is not None:
+            picture.image(
+                str(view.png), caption=f"{Path(source.file).name}, page {number}", width="stretch", output_format="PNG"
+            )
+        if view.note and number == source.page:
+            picture.caption(view.note)
 
 
-def show_answer(kit: Ragkit, answer: Answer, collection: str) -> None:
+def show_answer(kit: Ragkit, answer: Answer, collection: str, turn: int) -> None:
     """Render a finished answer (history replay)."""
     if answer.declined:
         st.info(answer.answer)
@@ -129,7 +145,7 @@ def show_answer(kit: Ragkit, answer: Answer, collection: str) -> None:
         st.markdown(neutralize(answer.answer))
     if answer.standalone_question and answer.standalone_question != answer.question:
         st.caption(f"Searched for: {answer.standalone_question}")
-    show_sources(kit, answer, collection)
+    show_sources(kit, answer, collection, turn)
 
 
 def sidebar(kit: Ragkit) -> dict[str, Any]:
@@ -202,6 +218,19 @@ def add_files(kit: Ragkit, uploads: list[Any], collection: str) -> None:
             st.sidebar.success(f"{name}: {f.status} ({f.chunks} passages)")
 
 
+def show_export(slot: Any, messages: list[dict[str, Any]]) -> None:
+    """The conversation's Markdown export button in ``slot``, once there is an answer."""
+    answers = [m["answer"] for m in messages if m["role"] == "assistant"]
+    if answers:
+        slot.download_button(
+            "Export this conversation (Markdown)",
+            conversation_markdown(answers),
+            file_name="ragkit-conversation.md",
+            mime="text/markdown",
+            key=f"export:{len(answers)}",
+        )
+
+
 def main() -> None:
     """The whole page."""
     require_password()
@@ -223,22 +252,15 @@ def main() -> None:
             "sidebar, then ask a question below. Answers cite the file, page and passage they come from."
         )
     messages: list[dict[str, Any]] = st.session_state.setdefault("messages", [])
-    for message in messages:
+    for turn, message in enumerate(messages):
         with st.chat_message(message["role"]):
             if message["role"] == "user":
                 st.markdown(neutralize(message["content"]))
             else:
-                show_answer(kit, message["answer"], message["collection"])
+                show_answer(kit, message["answer"], message["collection"], turn)
 
-    answers = [m["answer"] for m in messages if m["role"] == "assistant"]
-    if answers:
-        st.sidebar.download_button(
-            "Export this conversation (Markdown)",
-            conversation_markdown(answers),
-            file_name="ragkit-conversation.md",
-            mime="text/markdown",
-            use_container_width=True,
-        )
+    export = st.sidebar.empty()  # filled last, so that it holds the answer given in this run too
+    show_export(export, messages)
     question = st.chat_input("Ask a question about your documents", disabled=not has_documents)
     if not question:
         return
@@ -277,8 +299,9 @@ def main() -> None:
             st.caption(f"First words after {timings.first_token_ms / 1000:.1f} s · {answer.model}")
         if answer.standalone_question != answer.question:
             st.caption(f"Searched for: {answer.standalone_question}")
-        show_sources(kit, answer, options["collection"])
+        show_sources(kit, answer, options["collection"], len(messages))
     messages.append({"role": "assistant", "answer": answer, "collection": options["collection"]})
+    show_export(export, messages)
 
 
 main()

@@ -80,10 +80,13 @@ def _rows(table: list[list[str | None]]) -> list[list[str | None]]:
     rows: tables shaded in bands of rows rule only every few rows, and pdfplumber then reads a
     band as one row of multi-line cells."""
     rows: list[list[str | None]] = []
+    header_seen = False
     for row in map(_fill_merged, table):
         lines = [None if c is None else c.split("\n") for c in row]
         counts = {len(c) for c in lines if c is not None and any(part.strip() for part in c)}
-        if len(counts) == 1 and (k := counts.pop()) > 1:
+        is_header = not header_seen and sum(1 for c in row if c and c.strip()) >= MIN_COLUMNS
+        header_seen = header_seen or is_header
+        if len(counts) == 1 and (k := counts.pop()) > 1 and not is_header:  # a header's lines wrap, it stays one row
             rows += [[None if c is None or len(c) != k else c[i] for c in lines] for i in range(k)]
         else:
             rows.append(row)
@@ -125,17 +128,21 @@ def with_tables(path: Path, pages: Sequence[Page], password: str) -> list[Page]:
     """``pages`` (the text layer's reading), each page with a ruled table read again."""
     if not enabled:
         return list(pages)
-    wanted = {p.number for p in pages if p.text} & set(ruled_pages(path, password))
-    if not wanted:
-        return list(pages)
     read: dict[int, str] = {}
     try:
+        # Pages with hidden text keep the text layer: its hidden runs are flagged by matching
+        # them in the page's text, which relabelled rows would break.
+        wanted = {p.number for p in pages if p.text and not p.hidden} & set(ruled_pages(path, password))
+        if not wanted:
+            return list(pages)
         with pdfplumber.open(str(path), password=password or None) as document:
             for number in sorted(wanted):
-                text = _page_with_tables(document.pages[number - 1])
+                page = document.pages[number - 1]
+                text = _page_with_tables(page)
+                page.close()  # its parsed objects: memory is limited in the parse worker
                 if text is not None:
                     read[number] = text
-    except Exception:  # noqa: BLE001 - pdfminer fails in many ways on odd files; the text layer stands
+    except Exception:  # noqa: BLE001 - pdfminer and PDFium fail in many ways on odd files; the text layer stands
         return list(pages)
     return [
         Page(p.number, read[p.number], p.hidden)

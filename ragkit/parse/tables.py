@@ -68,7 +68,7 @@ def table_lines(rows: Iterable[Sequence[object]]) -> Iterator[str]:
             first = False
             header = cells if _is_header(cells) else None
             yield join_cells(cells)
-        elif header is not None and len(header) > 2 and sum(1 for c in cells if c) == 1:
+        elif header is not None and len(header) > 2 and cells[0] and not any(cells[1:]):
             yield next(filter(None, cells))  # one cell across a wide table: a section label, no value
         elif header is not None:
             yield _labelled(header, cells)
