@@ -40,7 +40,7 @@ def a_sentence(path: Path, page: int) -> str:
 
 
 def main() -> None:
-    print(f"{'file':44} {'page':>4} {'first ms':>9} {'cached ms':>9} {'ratio':>6} {'lines':>5}")
+    print(f"{'file':44} {'page':>4} {'first ms':>9} {'cached ms':>9} {'ratio':>6} {'rects':>5}")
     for path, page in PAGES:
         if not path.exists():
             continue
