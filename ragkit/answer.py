@@ -299,9 +299,16 @@ def _answer_support(answer: str, question: str, text: str, facts: Sequence[claim
     return sum(1 for t in new if t in have) / len(new)
 
 
-def check(question: str, draft: Draft, prompt: Prompt, hits: Sequence[Hit]) -> Verdict:
+def check(
+    question: str,
+    draft: Draft,
+    prompt: Prompt,
+    hits: Sequence[Hit],
+    document_text: Callable[[str], str] = lambda _path: "",
+) -> Verdict:
     """Run the claim and question checks on a draft that named evidence (the confidence was
-    checked by :func:`generate`).
+    checked by :func:`generate`). ``document_text`` gives a stored document's whole text, where
+    a name the question asks about may stand (its title, its first page).
 
     A small model often writes the right fact and names a neighbouring sentence: when the
     sentences it named do not back the answer and one other sentence of the prompt does, the
@@ -341,9 +348,13 @@ def check(question: str, draft: Draft, prompt: Prompt, hits: Sequence[Hit]) -> V
     constraints = claims.question_constraints(question)
     near = " ".join(_context(s.text, hits[s.passage].chunk.text) for s in chosen)
     # A name the question asks about is often the document's subject, named once at its top:
-    # any passage read from the evidence's documents, and their file names, may hold it.
-    documents = {hits[s.passage].chunk.doc_path for s in chosen}
-    around = " ".join([h.chunk.text for h in hits if h.chunk.doc_path in documents] + [Path(d).stem for d in documents])
+    # the evidence's documents, and their file names, may hold it.
+    documents = sorted({hits[s.passage].chunk.doc_path for s in chosen})
+    around = " ".join(
+        [h.chunk.text for h in hits if h.chunk.doc_path in documents]
+        + [Path(d).stem for d in documents]
+        + [document_text(d) for d in documents]
+    )
     missing += [
         Unsupported(c.text, c.kind, "question")
         for c in claims.unsupported([c for c in constraints if c.kind == "number"], near)

@@ -460,7 +460,13 @@ class Ragkit:
             )
             timings.record(draft.generation, draft.first_token_at, started)
             if not draft.declined:
-                verdict = check(followup.asked(standalone), draft, prompt, relevant)
+                verdict = check(
+                    followup.asked(standalone),
+                    draft,
+                    prompt,
+                    relevant,
+                    lambda path: self.store.document_text(name, path),
+                )
                 found, unsupported = verdict.evidence, verdict.unsupported
                 if verdict.passed:
                     declined, text = False, with_marks(draft.answer, found)

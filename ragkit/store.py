@@ -656,6 +656,14 @@ class Store:
         return {r[0]: _chunk(r) for r in rows}
 
     @_locked
+    def document_text(self, collection: str, path: str) -> str:
+        """All stored text of one document, its chunks in reading order (overlaps repeated)."""
+        rows = self._db.execute(
+            "SELECT text FROM chunks WHERE collection = ? AND path = ? ORDER BY ordinal", (collection, path)
+        )
+        return "\n".join(r[0] for r in rows)
+
+    @_locked
     def page_chunks(self, collection: str, path: str, page: int) -> list[Chunk]:
         """The chunks of one page of a document, in reading order."""
         rows = self._db.execute(

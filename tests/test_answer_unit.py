@@ -165,6 +165,17 @@ def test_the_questions_own_year_must_be_in_the_evidence() -> None:
     assert verdict("31 March", [3], question="Until when must carried-over days be taken?").passed
 
 
+def test_a_name_the_question_asks_about_may_stand_elsewhere_in_the_document() -> None:
+    question = "How many unused Northwind days can be carried over?"
+    prompt = build_prompt(question, HITS, [sentences(h.chunk.text) for h in HITS])
+    draft = Draft("5 days", [2], False, 0.9, None, Generation())
+    assert [u.claim for u in check(question, draft, prompt, HITS).unsupported] == ["Northwind"]
+    titled = {"/docs/a.pdf": "Northwind Analytics Ltd. - Employee Handbook"}  # the document's first page
+    assert check(question, draft, prompt, HITS, lambda path: titled.get(path, "")).passed
+    elsewhere = {"/docs/b.md": "Northwind canteen rules"}  # another document naming it proves nothing
+    assert not check(question, draft, prompt, HITS, lambda path: elsewhere.get(path, "")).passed
+
+
 def test_model_marks_are_not_streamed() -> None:
     draft, shown, _ = run(["Evidence: 2\nAnswer: 5 days [", "2]", " (", "1)."])
     assert "".join(shown) == "5 days." and draft.answer == "5 days."
