@@ -10,8 +10,8 @@ Before an answer is shown it must pass three checks, and ragkit declines when on
 2. **Claims**: every number and name the answer adds to the question stands in the evidence
    sentences (:mod:`ragkit.claims`).
 3. **The question's own details**: a number or year it names stands in the evidence or the
-   sentences next to it; a name it names stands in a passage read from the evidence's documents
-   or in their file names.
+   sentences next to it; a name it names stands in the evidence's documents or in their file
+   names.
 
 ragkit also declines without asking the model when no passage is relevant enough: a small
 model asked about irrelevant text tends to invent an answer. Declining on a failed check

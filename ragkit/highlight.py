@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import subprocess
 import tempfile
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pypdfium2
@@ -22,6 +24,7 @@ import pypdfium2.raw as pdfium_c
 from PIL import Image, ImageDraw
 
 from .errors import RagkitError
+from .parse import ocr
 from .records import Box
 
 #: Rendering scale: 2 is 144 dpi, readable on a laptop screen and sharp when zoomed once.
@@ -65,6 +68,8 @@ def sentence_boxes(path: Path, page: int, sentence: str) -> list[Box]:
         if not 1 <= page <= len(document):
             return []
         textpage = document[page - 1].get_textpage()
+        if textpage.count_chars() == 0 and ocr.available():  # a scan: the words Tesseract reads
+            return _ocr_boxes(document[page - 1], sentence)
         found = locate(textpage.get_text_range(), sentence)
         if found is None:
             return []
@@ -77,6 +82,33 @@ def sentence_boxes(path: Path, page: int, sentence: str) -> list[Box]:
         return [Box(*textpage.get_rect(i)) for i in range(count)]
     finally:
         document.close()
+
+
+def _ocr_boxes(pdf_page: pypdfium2.PdfPage, sentence: str) -> list[Box]:
+    """The boxes of ``sentence`` on a scanned page, one per line of words, from OCR."""
+    words = ocr.words(pdf_page.render(scale=ocr.DPI / 72, grayscale=True).to_pil())
+    text, owner = "", []
+    for index, word in enumerate(words):
+        text += word.text + " "
+        owner += [index] * (len(word.text) + 1)
+    found = locate(text, sentence)
+    if found is None:
+        return []
+    chosen = words[owner[found[0]] : owner[found[1] - 1] + 1]
+    left, _bottom, _right, top = pdf_page.get_bbox()
+    points = 72 / ocr.DPI
+    boxes = []
+    for line in dict.fromkeys(w.line for w in chosen):
+        on_line = [w for w in chosen if w.line == line]
+        boxes.append(
+            Box(
+                left + min(w.left for w in on_line) * points,
+                top - max(w.bottom for w in on_line) * points,
+                left + max(w.right for w in on_line) * points,
+                top - min(w.top for w in on_line) * points,
+            )
+        )
+    return boxes
 
 
 class NoSuchPage(RagkitError):
@@ -115,6 +147,8 @@ def page_image(path: Path, page: int, sentence: str, cache: Path) -> PageImage:
         raise RagkitError(f"{path}: the page cannot be rendered ({exc})") from None
     except OSError as exc:  # the file unreadable, the cache unwritable
         raise RagkitError(f"{path}: the page cannot be shown ({exc.strerror or exc})") from None
+    except subprocess.SubprocessError as exc:  # Tesseract failed on a scanned page
+        raise RagkitError(f"{path}: the scanned page cannot be read ({exc})") from None
 
 
 def _page_image(path: Path, page: int, sentence: str, cache: Path) -> PageImage:
@@ -122,7 +156,11 @@ def _page_image(path: Path, page: int, sentence: str, cache: Path) -> PageImage:
     digest = hashlib.sha256(hashlib.sha256(path.read_bytes()).digest())
     digest.update(f"\0{page}\0{SCALE}\0{sentence}".encode())
     target = cache / f"{digest.hexdigest()[:32]}.png"
-    boxes = sentence_boxes(path, page, sentence)
+    found = target.with_suffix(".json")  # the boxes, kept beside the image: OCR runs once
+    if target.exists() and found.exists():
+        boxes = [Box(**b) for b in json.loads(found.read_text(encoding="utf-8"))]
+    else:
+        boxes = sentence_boxes(path, page, sentence)
     document = pypdfium2.PdfDocument(str(path))
     try:
         if not 1 <= page <= len(document):
@@ -136,6 +174,8 @@ def _page_image(path: Path, page: int, sentence: str, cache: Path) -> PageImage:
             with tempfile.NamedTemporaryFile(dir=cache, suffix=".part", delete=False) as partial:
                 partial.write(_highlighted(image, [shown.pixels(b) for b in shown.boxes]))
             Path(partial.name).replace(target)  # a reader never sees half a file, nor two writers one
+        if not found.exists():
+            found.write_text(json.dumps([asdict(b) for b in boxes]), encoding="utf-8")
     finally:
         document.close()
     return shown

@@ -10,11 +10,13 @@ import pypdfium2
 import pytest
 from PIL import Image
 
-from ragkit import Box, Ragkit, RagkitError
+from ragkit import Box, Ragkit, RagkitError, load_settings
 from ragkit.highlight import locate
+from ragkit.parse import ocr
 
-from .conftest import SAMPLE_DOCS, ragkit_cli
+from .conftest import FIXTURES, SAMPLE_DOCS, ragkit_cli
 
+needs_ocr = pytest.mark.skipif(not ocr.available(), reason="tesseract (Debian tesseract-ocr) is not installed")
 HANDBOOK = SAMPLE_DOCS / "employee_handbook.pdf"
 MINUTES = SAMPLE_DOCS / "board_minutes_2026_q3.docx"
 #: As the chunk holds it (one line break where the PDF wraps the line).
@@ -34,6 +36,20 @@ def char_boxes(path: Path, page: int, text: str) -> list[Box]:
     boxes = [Box(*textpage.get_charbox(i)) for i in range(index, index + count)]
     document.close()
     return [b for b in boxes if b.right > b.left]  # spaces have no width
+
+
+def marked_share(png: Path, pdf: Path, page: int, box: Box) -> float:
+    """The share of the highlight's yellow among the pixels of ``box`` in the rendered page
+    (the box mapped to pixels here, by the page's size, not by ragkit's own mapping)."""
+    image = Image.open(png).convert("RGB")
+    document = pypdfium2.PdfDocument(str(pdf))
+    width, height = document[page - 1].get_size()
+    document.close()
+    scale = image.width / width
+    x0, y0 = int(box.left * scale), int((height - box.top) * scale)
+    x1, y1 = int(box.right * scale), int((height - box.bottom) * scale)
+    pixels = [image.getpixel((x, y)) for x in range(x0, x1, 3) for y in range(y0, y1, 3)]
+    return sum(map(is_marker, pixels)) / max(1, len(pixels))
 
 
 def is_marker(pixel: tuple[int, ...]) -> bool:
@@ -63,22 +79,20 @@ def test_pdf_sentence_is_highlighted_over_its_characters(sample_kit: Ragkit) -> 
     assert outside and not any(c.overlaps(b) for c in outside for b in view.boxes)
 
     # The PNG is marked where the boxes are, and nowhere near the next sentence.
-    image = Image.open(view.png).convert("RGB")
-    scale = image.width / pypdfium2.PdfDocument(str(HANDBOOK))[1].get_size()[0]
-    top = pypdfium2.PdfDocument(str(HANDBOOK))[1].get_size()[1]
+    assert all(marked_share(view.png, HANDBOOK, 2, b) > 0.3 for b in view.boxes)
+    assert marked_share(view.png, HANDBOOK, 2, outside[0]) == 0
 
-    def marked_share(box: Box) -> float:
-        x0, y0, x1, y1 = (
-            int(box.left * scale),
-            int((top - box.top) * scale),
-            int(box.right * scale),
-            int((top - box.bottom) * scale),
-        )
-        pixels = [image.getpixel((x, y)) for x in range(x0, x1, 3) for y in range(y0, y1, 3)]
-        return sum(map(is_marker, pixels)) / len(pixels)
 
-    assert all(marked_share(b) > 0.3 for b in view.boxes)
-    assert marked_share(outside[0]) == 0
+@needs_ocr
+def test_scanned_page_is_highlighted_from_the_ocr_word_boxes(tmp_path: Path) -> None:
+    scan = FIXTURES / "hard" / "docling__ocr_test.pdf"
+    kit = Ragkit(load_settings({"data_dir": tmp_path / "data"}))
+    assert not kit.ingest([scan]).failed
+    view = kit.show(scan, 1, "Docling bundles PDF document conversion")
+    assert view.png is not None and view.boxes and view.note == ""
+    assert all(marked_share(view.png, scan, 1, b) > 0.3 for b in view.boxes)
+    again = kit.show(scan, 1, "Docling bundles PDF document conversion")  # boxes from the cache, no OCR
+    assert again.boxes == view.boxes
 
 
 def test_second_look_comes_from_the_cache(sample_kit: Ragkit) -> None:

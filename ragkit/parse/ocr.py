@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pypdfium2
@@ -78,6 +79,41 @@ def _read(image: Image) -> str:
         check=True,
     )
     return result.stdout.decode("utf-8", "replace")
+
+
+@dataclass(frozen=True)
+class Word:
+    """A word Tesseract read, with its box in the image's pixels and the line it belongs to."""
+
+    text: str
+    left: int
+    top: int
+    right: int
+    bottom: int
+    line: tuple[int, int, int]
+
+
+def words(image: Image) -> list[Word]:
+    """The words of one page image with their boxes (Tesseract's TSV output); empty for a page
+    that would have to be turned upright first, since its boxes would not fit the page shown."""
+    png = _png(image)
+    if _rotation(png):
+        return []
+    result = subprocess.run(
+        ["tesseract", "stdin", "stdout", "-l", "+".join(languages()), "--psm", "3", "tsv"],
+        input=png,
+        capture_output=True,
+        check=True,
+    )
+    found = []
+    for row in result.stdout.decode("utf-8", "replace").splitlines()[1:]:
+        cells = row.split("\t")
+        if len(cells) < 12 or cells[0] != "5" or not cells[11].strip():  # level 5: a word
+            continue
+        left, top, width, height = (int(c) for c in cells[6:10])
+        line = (int(cells[2]), int(cells[3]), int(cells[4]))
+        found.append(Word(cells[11], left, top, left + width, top + height, line))
+    return found
 
 
 def ocr_pages(path: Path, numbers: Iterable[int], password: str | None = None) -> list[Page]:
