@@ -160,6 +160,7 @@ def test_pdf_source_shows_its_page_and_its_neighbours(monkeypatch: pytest.Monkey
     assert not app.exception, app.exception
     source = app.chat_message[1].expander[0]
     assert "employee_handbook.pdf · page 2" in source.label
+    assert [b.proto.label for b in source.get("download_button")] == ["Download employee_handbook.pdf"]
     [picture] = source.get("image")
     assert picture.captions == ["employee_handbook.pdf, page 2"]
     assert all("/media/" in url and "://" not in url for url in picture.value)  # served by the page itself

@@ -8,6 +8,7 @@ browser fetch anything. Only absolute imports: Streamlit runs this file as a scr
 
 from __future__ import annotations
 
+import functools
 import hmac
 import os
 from collections.abc import Iterator
@@ -106,6 +107,15 @@ def show_passage(kit: Ragkit, mark: str, source: Source, sentence: str, collecti
             st.warning(
                 "This passage may be aimed at the AI rather than at you "
                 f"({', '.join(source.flags)}); the model was told to treat it as data only."
+            )
+        original = Path(source.file)
+        if original.is_file():  # read when clicked, not on every rerun
+            st.download_button(
+                f"Download {original.name}",
+                data=functools.partial(original.read_bytes),
+                file_name=original.name,
+                on_click="ignore",
+                key=f"file:{turn}:{mark}:{source.chunk_id}",
             )
         try:
             view = kit.show(source.file, source.page, sentence, collection=collection)
