@@ -62,7 +62,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ragkit-noisy-") as tmp:
         kit = Ragkit(load_settings({"data_dir": Path(tmp)}))
         kit.ingest([ROOT / "sample_docs"])
-        print(f"{'ok':3} {'question':62} answer")
+        print(f"{'ok':3} {'question':62} {'coverage':>8} answer")
         for question, spans in QUESTIONS:
             answer = kit.ask(question, model=args.model)
             said = "" if answer.declined else answer.answer
@@ -70,7 +70,8 @@ def main() -> None:
             language = "zh" if any("\u4e00" <= c <= "\u9fff" for c in question) else "en"
             tally.setdefault(language, {"answerable": [], "unanswerable": []})
             tally[language]["answerable" if spans else "unanswerable"].append(ok)
-            print(f"{'yes' if ok else 'no':3} {question[:62]:62} {answer.answer[:80]}")
+            coverage = "-" if answer.coverage is None else f"{answer.coverage:.2f}"
+            print(f"{'yes' if ok else 'no':3} {question[:62]:62} {coverage:>8} {answer.answer[:80]}")
         for language, kinds in tally.items():
             right, declined = kinds["answerable"], kinds["unanswerable"]
             print(

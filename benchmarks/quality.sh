@@ -22,7 +22,7 @@ fi
 if [[ $what == qa || $what == all ]]; then
     # Every answer is kept with its confidence (threshold 0): refusal_curve.py then reads off each
     # threshold, the shipped default included, and the share of each check, from the same run.
-    export RAGKIT_MIN_CONFIDENCE=0
+    export RAGKIT_MIN_CONFIDENCE=0 RAGKIT_MIN_COVERAGE=0
     .venv/bin/ragkit eval qa --passages $EVAL/squad2_open/open_passages.jsonl \
         --questions $EVAL/squad2_open/open_questions.jsonl --limit 200 --seed 0 --out $OUT/squad2_answers.jsonl \
         --work-dir "$WORK/squad2" | tee $OUT/squad2_qa.txt
@@ -34,7 +34,7 @@ if [[ $what == qa || $what == all ]]; then
         --out $OUT/squad2_distractor_answers.jsonl --work-dir "$WORK/squad2_distractor" | tee $OUT/squad2_distractor_qa.txt
     .venv/bin/python benchmarks/refusal_curve.py $OUT/squad2_answers.jsonl $OUT/cmrc_answers.jsonl \
         --report $OUT/squad2_distractor_answers.jsonl | tee $OUT/refusal_curve.txt
-    unset RAGKIT_MIN_CONFIDENCE
+    unset RAGKIT_MIN_CONFIDENCE RAGKIT_MIN_COVERAGE
     .venv/bin/python benchmarks/followups.py | tee $OUT/followups.txt
     .venv/bin/python benchmarks/noisy.py | tee $OUT/noisy.txt
 fi

@@ -11,7 +11,10 @@ Before an answer is shown it must pass three checks, and ragkit declines when on
    sentences (:mod:`ragkit.claims`).
 3. **The question's own details**: a number or year it names stands in the evidence or the
    sentences next to it; a name it names stands in the evidence's documents or in their file
-   names.
+   names; and the evidence with its neighbours holds at least ``min_coverage`` of the
+   question's terms, each weighted by its rarity among the prompt's sentences, so that a
+   question about "境外" hotels or "Linux" laptops is not answered from the sentence about
+   domestic hotels or macOS laptops.
 
 ragkit also declines without asking the model when no passage is relevant enough: a small
 model asked about irrelevant text tends to invent an answer. Declining on a failed check
@@ -265,6 +268,8 @@ class Verdict:
 
     evidence: list[Evidence]
     unsupported: list[Unsupported] = field(default_factory=list)
+    #: Share of the question's term weight that the evidence and its context hold (0 to 1).
+    coverage: float = 1.0
 
     @property
     def passed(self) -> bool:
@@ -299,16 +304,67 @@ def _answer_support(answer: str, question: str, text: str, facts: Sequence[claim
     return sum(1 for t in new if t in have) / len(new)
 
 
+#: Question words that name the kind of answer wanted, not its topic: the sentence that answers
+#: "In what year…" or "How many…" states a year or a count, not the word.
+_ANSWER_KINDS = frozenset(
+    "many much often long far old year years date day month number amount percentage name called kind type".split()
+)
+
+
+#: Words that open a sentence about the previous sentence's subject ("It is found in…").
+_ANAPHORA = re.compile(r"^(?:[它其该此这他她]|(?:it|its|this|these|they|their|he|his|she|her)\b)", re.IGNORECASE)
+
+
+def _about(sentence: evidence.Sentence, prompt: Prompt) -> str:
+    """What a sentence is about: its text, after the sentence before it in its passage when it
+    opens with a pronoun (the subject it refers to stands there)."""
+    text = sentence.text
+    if sentence.id > 1 and _ANAPHORA.match(text):
+        before = prompt.sentences[sentence.id - 2]
+        if before.passage == sentence.passage:
+            return f"{before.text} {text}"
+    return text
+
+
+def _uncovered(weights: dict[str, float], have: set[str]) -> list[str]:
+    """The question's weighted terms whose stems are missing from ``have``, as the user wrote
+    them: overlapping Chinese bigrams joined back into one run ("境外", "外出" -> "境外出")."""
+    phrases: list[str] = []
+    previous = ""
+    for term in weights:
+        if lexical.stem(term) in have:
+            previous = ""
+            continue
+        if previous and lexical.is_cjk(term) and previous[-1] == term[0]:
+            phrases[-1] += term[1:]
+        else:
+            phrases.append(term)
+        previous = term
+    return phrases
+
+
+def _coverage(weights: dict[str, float], have: set[str]) -> float:
+    """Share of the question's term weight whose stems stand in ``have`` (each stem counted once)."""
+    stems: dict[str, float] = {}
+    for term, weight in weights.items():
+        stems[lexical.stem(term)] = max(weight, stems.get(lexical.stem(term), 0.0))
+    total = sum(stems.values())
+    return sum(w for t, w in stems.items() if t in have) / total if total else 1.0
+
+
 def check(
     question: str,
     draft: Draft,
     prompt: Prompt,
     hits: Sequence[Hit],
     document_text: Callable[[str], str] = lambda _path: "",
+    min_coverage: float = 0.0,
 ) -> Verdict:
     """Run the claim and question checks on a draft that named evidence (the confidence was
     checked by :func:`generate`). ``document_text`` gives a stored document's whole text, where
-    a name the question asks about may stand (its title, its first page).
+    a name the question asks about may stand (its title, its first page). Below
+    ``min_coverage`` of the question's weighted terms in the evidence and its context, the
+    evidence is about something else.
 
     A small model often writes the right fact and names a neighbouring sentence: when the
     sentences it named do not back the answer and one other sentence of the prompt does, the
@@ -318,16 +374,16 @@ def check(
     """
     facts = claims.answer_claims(draft.answer, question)
     chosen = [prompt.sentences[i - 1] for i in draft.ids]
+    weights = term_weights(question, [s.text for s in prompt.sentences])
     if _answer_support(draft.answer, question, " ".join(s.text for s in chosen), facts) < MIN_ANSWER_COVERAGE:
         # Only to a sentence that matches the question as well as the named ones: "25" written
         # from the sentence about carrying over days must not move to the sentence about
         # 25 days of leave, which answers another question.
-        weights = term_weights(question, [s.text for s in prompt.sentences])
-        floor = max(weighted_coverage(weights, s.text) for s in chosen)
+        floor = max(weighted_coverage(weights, _about(s, prompt)) for s in chosen)
         scored = [
             (_answer_support(draft.answer, question, s.text, facts), s)
             for s in prompt.sentences
-            if weighted_coverage(weights, s.text) >= floor
+            if weighted_coverage(weights, _about(s, prompt)) >= floor
         ]
         best_score, best = max(scored, key=lambda pair: pair[0])
         if best_score >= MIN_ANSWER_COVERAGE:
@@ -355,11 +411,19 @@ def check(
         + [Path(d).stem for d in documents]
         + [document_text(d) for d in documents]
     )
+    asked_names = [c for c in constraints if c.kind == "name"]
+    unnamed = claims.unsupported(asked_names, around)
     missing += [
         Unsupported(c.text, c.kind, "question")
-        for c in claims.unsupported([c for c in constraints if c.kind == "number"], near)
-        + claims.unsupported([c for c in constraints if c.kind == "name"], around)
+        for c in claims.unsupported([c for c in constraints if c.kind == "number"], near) + unnamed
     ]
+    # The names found in the documents count as covered; every other term must stand near the evidence.
+    found_names = [t for c in asked_names if c not in unnamed for t in lexical.terms(c.text)]
+    have = {lexical.stem(t) for t in [*lexical.terms(near), *found_names]}
+    topic = {t: w for t, w in weights.items() if t not in _ANSWER_KINDS}
+    coverage = _coverage(topic, have)
+    if coverage < min_coverage:
+        missing.append(Unsupported(", ".join(_uncovered(topic, have)[:3]), "terms", "question"))
     found = [
         Evidence(
             n=k,
@@ -371,7 +435,7 @@ def check(
         )
         for k, s in enumerate(chosen, start=1)
     ]
-    return Verdict(found, missing)
+    return Verdict(found, missing, coverage)
 
 
 def with_marks(answer: str, found: Sequence[Evidence]) -> str:

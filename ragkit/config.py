@@ -76,6 +76,10 @@ class Settings:
     #: "none" is below this (0: never on that ground). Unset (``auto``): the packaged model's own
     #: threshold, else 0.5 (trade-off curve in docs/benchmarks.md).
     min_confidence: float | None = None
+    #: ragkit declines when the evidence sentences and their neighbours hold less than this
+    #: share of the question's terms, each weighted by its rarity among the prompt's sentences
+    #: (0: never on that ground). Chosen on a dev split (docs/benchmarks.md).
+    min_coverage: float = 0.5
     #: Chunk size and overlap, in embedder tokens (MiniLM reads at most 256).
     chunk_tokens: int = 200
     chunk_overlap: int = 40
@@ -124,6 +128,8 @@ class Settings:
             )
         if self.min_confidence is not None and not 0 <= self.min_confidence <= 1:
             raise ConfigError(f"min_confidence must be between 0 and 1, got {self.min_confidence}")
+        if not 0 <= self.min_coverage <= 1:
+            raise ConfigError(f"min_coverage must be between 0 and 1, got {self.min_coverage}")
         if self.context_tokens < 0:
             raise ConfigError(f"context_tokens must be >= 0, got {self.context_tokens}")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:

@@ -231,6 +231,7 @@ class Graded:
             "draft": self.answer.draft,
             "f1": round(metrics.f1(self.prediction, self.question.answers), 4),
             "confidence": None if self.answer.confidence is None else round(self.answer.confidence, 4),
+            "coverage": None if self.answer.coverage is None else round(self.answer.coverage, 4),
             "evidence": [e.to_json() for e in self.answer.evidence],
             "unsupported": [u.to_json() for u in self.answer.unsupported],
             "sources": [

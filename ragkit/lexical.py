@@ -40,6 +40,22 @@ def terms(text: str) -> list[str]:
     return out
 
 
+#: English endings stripped by :func:`stem`, longest first.
+_ENDINGS = ("ing", "ed", "es", "s", "e")
+
+
+def stem(term: str) -> str:
+    """A crude English stem ("passwords", "locked", "changes" -> "password", "lock", "chang"), so
+    that a sentence stating a fact in another inflection still covers the question's word;
+    other scripts are returned as they are."""
+    if not term.isascii() or not term.isalpha():
+        return term
+    for ending in _ENDINGS:
+        if term.endswith(ending) and len(term) - len(ending) >= 3 and not (ending == "s" and term.endswith("ss")):
+            return term[: -len(ending)]
+    return term
+
+
 def index_text(text: str) -> str:
     """What goes into the FTS5 column for a chunk."""
     return " ".join(terms(text))

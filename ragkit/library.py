@@ -436,6 +436,7 @@ class Ragkit:
             )
         declined, cited, text = True, set(), REFUSALS[language]
         draft: Draft | None = None
+        coverage: float | None = None
         found: list[Evidence] = []
         unsupported: list[Unsupported] = []
         if relevant and not chosen.guarded:  # the baseline keeps the model's words and shows every passage
@@ -466,8 +467,9 @@ class Ragkit:
                     prompt,
                     relevant,
                     lambda path: self.store.document_text(name, path),
+                    min_coverage=self.settings.min_coverage,
                 )
-                found, unsupported = verdict.evidence, verdict.unsupported
+                found, unsupported, coverage = verdict.evidence, verdict.unsupported, verdict.coverage
                 if verdict.passed:
                     declined, text = False, with_marks(draft.answer, found)
                     cited = {e.source for e in found}
@@ -498,5 +500,6 @@ class Ragkit:
             evidence=[] if declined else found,
             unsupported=unsupported,
             confidence=draft.probability if draft else None,
+            coverage=coverage,
             draft=draft.answer if draft and not draft.declined else "",
         )

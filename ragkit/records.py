@@ -152,6 +152,9 @@ class Answer:
     #: The probability the model gave to naming evidence rather than "none" (None: not asked,
     #: or the model server returned no log probabilities).
     confidence: float | None = None
+    #: Share of the question's weighted terms its evidence and their context hold (None: the
+    #: checks did not run, because the model or the gate declined first).
+    coverage: float | None = None
     #: The answer the model wrote, before the checks (empty when it wrote none): kept in eval
     #: answers files so that each check's share of the refusals can be measured from one run.
     draft: str = ""

@@ -176,6 +176,41 @@ def test_a_name_the_question_asks_about_may_stand_elsewhere_in_the_document() ->
     assert not check(question, draft, prompt, HITS, lambda path: elsewhere.get(path, "")).passed
 
 
+def test_evidence_moves_to_a_sentence_that_refers_back_to_the_named_one() -> None:
+    # "It" is the fruit the named sentence is about: the answer stands in the pronoun's sentence.
+    hits = [hit("The giant granadilla is the largest passion fruit. It grows wild in tropical America.")]
+    question = "Where does the giant granadilla grow?"
+    prompt = build_prompt(question, hits, [sentences(h.chunk.text) for h in hits])
+    result = check(question, Draft("tropical America", [1], False, 0.9, None, Generation()), prompt, hits)
+    assert result.passed and [e.sentence for e in result.evidence] == ["It grows wild in tropical America."]
+
+
+def test_evidence_about_something_else_than_the_question_is_declined() -> None:
+    # The topic is in the documents, the fact is not: nothing says how long sick days carry over.
+    question = "How many unused sick days can be carried over?"
+    prompt = build_prompt(question, HITS, [sentences(h.chunk.text) for h in HITS])
+    draft = Draft("5 days", [2], False, 0.9, None, Generation())
+    result = check(question, draft, prompt, HITS, min_coverage=0.6)
+    assert not result.passed and [(u.claim, u.kind) for u in result.unsupported] == [("sick", "terms")]
+    assert 0 < result.coverage < 0.6
+    assert check(question, draft, prompt, HITS, min_coverage=0.0).passed
+    covered = check("How many unused days can be carried over?", draft, prompt, HITS, min_coverage=0.6)
+    assert covered.passed and covered.coverage == 1.0
+
+
+def test_chinese_question_terms_must_stand_near_the_evidence() -> None:
+    hits = [hit("在一线城市出差时，住宿费每晚上限为600元。其他城市每晚上限为400元。", 1, "/docs/travel.md")]
+    draft = Draft("600元", [1], False, 0.9, None, Generation())
+    asked = "在一线城市出差时，每晚的住宿费上限是多少？"
+    abroad = "在境外出差时，每晚的住宿费上限是多少？"
+    for question, passes in ((asked, True), (abroad, False)):
+        prompt = build_prompt(question, hits, [sentences(h.chunk.text) for h in hits])
+        result = check(question, draft, prompt, hits, min_coverage=0.6)
+        assert result.passed is passes, (question, result)
+    prompt = build_prompt(abroad, hits, [sentences(h.chunk.text) for h in hits])
+    assert check(abroad, draft, prompt, hits, min_coverage=0.6).unsupported[0].claim.startswith("境外出")
+
+
 def test_model_marks_are_not_streamed() -> None:
     draft, shown, _ = run(["Evidence: 2\nAnswer: 5 days [", "2]", " (", "1)."])
     assert "".join(shown) == "5 days." and draft.answer == "5 days."
