@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
 import subprocess
 import tempfile
 import unicodedata
@@ -136,13 +137,24 @@ class PageImage:
         )
 
 
-def page_image(path: Path, page: int, sentence: str, cache: Path) -> PageImage:
+def cache_for(root: Path, path: Path) -> Path:
+    """The folder under ``root`` where one document's rendered pages are kept (one per
+    document, so that removing the document removes its pages)."""
+    return root / hashlib.sha256(str(path).encode()).hexdigest()[:24]
+
+
+def forget(root: Path, path: Path) -> None:
+    """Delete the rendered pages of one document (a cache: nothing is lost that cannot be redrawn)."""
+    shutil.rmtree(cache_for(root, path), ignore_errors=True)
+
+
+def page_image(path: Path, page: int, sentence: str, root: Path) -> PageImage:
     """Page ``page`` of a PDF with ``sentence`` highlighted, rendered once per file content,
-    page and sentence into ``cache``. Rotated pages are shown without the highlight: PDFium's
+    page and sentence into the document's folder under ``root``. Rotated pages are shown without the highlight: PDFium's
     boxes are in unrotated page space. RagkitError when PDFium cannot open the file (an
     encrypted PDF: its password is used for ingest only, never stored)."""
     try:
-        return _page_image(path, page, sentence, cache)
+        return _page_image(path, page, sentence, cache_for(root, path))
     except pypdfium2.PdfiumError as exc:
         raise RagkitError(f"{path}: the page cannot be rendered ({exc})") from None
     except OSError as exc:  # the file unreadable, the cache unwritable

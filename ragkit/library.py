@@ -301,7 +301,14 @@ class Ragkit:
         """Delete one document (by the path it was ingested from); False if it was not stored."""
         key = str(Path(path).expanduser().resolve())
         with self._writing():
-            return self.store.remove_document(self._collection(collection), key)
+            removed = self.store.remove_document(self._collection(collection), key)
+        highlight.forget(self._page_cache, Path(key))
+        return removed
+
+    @property
+    def _page_cache(self) -> Path:
+        """Where rendered pages are kept: under the data dir, like everything ragkit makes."""
+        return self.settings.data_dir / "pages"
 
     def show(self, file: str | Path, page: int, sentence: str, *, collection: str | None = None) -> PageView:
         """A cited sentence where it stands: the page's stored text around it and, for a PDF,
@@ -326,7 +333,7 @@ class Ragkit:
         if not Path(key).is_file():
             return replace(view, note="the original file is no longer there")
         try:
-            image = highlight.page_image(Path(key), page, sentence, self.settings.data_dir / "pages")
+            image = highlight.page_image(Path(key), page, sentence, self._page_cache)
         except highlight.NoSuchPage:
             raise
         except RagkitError as exc:  # the file is there but PDFium cannot render it (encrypted)

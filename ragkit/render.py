@@ -30,10 +30,13 @@ def literal(text: str) -> str:
 
 
 def highlighted_passage(passage: str, answer: str) -> str:
-    """The passage as literal Markdown with the sentence that supports ``answer`` in bold."""
+    """The passage as literal Markdown with the sentence that supports ``answer`` highlighted
+    (marker yellow, bold). A long page comes windowed around the sentence from
+    :meth:`ragkit.Ragkit.show`, so the sentence is in view as soon as it is shown."""
     sentence = quote(passage, answer, limit=len(passage) + 1)
     flowed = reflow(passage)
     at = flowed.find(sentence)
     if not sentence or at < 0:
         return literal(flowed)
-    return literal(flowed[:at]) + "**" + literal(sentence) + "**" + literal(flowed[at + len(sentence) :])
+    after = at + len(sentence)
+    return literal(flowed[:at]) + ":yellow-background[**" + literal(sentence) + "**]" + literal(flowed[after:])

@@ -46,11 +46,18 @@ class Event:
 _DONE = object()
 
 
+class Cancelled(Exception):
+    """Raised inside ``ask`` when nobody reads its stream any more (the page moved on)."""
+
+
 class AnswerStream:
     """Iterate for :class:`Event` objects; afterwards :attr:`answer` and :attr:`change` are set.
 
     ``ask`` is called in a worker thread with callbacks for the previews and the text pieces;
-    an error it raises is raised again here, in the iterating thread, once the events end.
+    an error it raises is raised again here, in the iterating thread, once the events end. A
+    stream left unfinished (the page rerun by a new question, :meth:`close`) stops its
+    generation at the next piece, so the model is free for the next question instead of writing
+    an answer nobody reads.
     """
 
     def __init__(self, ask: Callable[..., Answer]) -> None:
@@ -59,26 +66,42 @@ class AnswerStream:
         #: The text pieces shown so far, joined, as the model wrote them.
         self.streamed = ""
         self._error: BaseException | None = None
+        self._abandoned = threading.Event()
+        #: Set once ``ask`` has returned or raised (after a :meth:`close`, soon after it).
+        self.finished = threading.Event()
+
+    def close(self) -> None:
+        """Stop the generation at its next piece; the stream then ends without an answer."""
+        self._abandoned.set()
 
     def __iter__(self) -> Iterator[Event]:
         events: queue.Queue[Any] = queue.Queue()
 
+        def token(piece: str) -> None:
+            if self._abandoned.is_set():
+                raise Cancelled("the answer stream was closed")
+            events.put(Event("text", text=piece))
+
         def work() -> None:
             try:
                 self.answer = self._ask(
-                    on_token=lambda piece: events.put(Event("text", text=piece)),
-                    on_preview=lambda found: events.put(Event("preview", previews=tuple(found))),
+                    on_token=token, on_preview=lambda found: events.put(Event("preview", previews=tuple(found)))
                 )
             except BaseException as exc:  # noqa: BLE001 - handed to the iterating thread
                 self._error = exc
             finally:
+                self.finished.set()
                 events.put(_DONE)
 
         threading.Thread(target=work, daemon=True, name="ragkit-answer").start()
-        while (event := events.get()) is not _DONE:
-            if event.kind == "text":
-                self.streamed += event.text
-            yield event
+        try:
+            while (event := events.get()) is not _DONE:
+                if event.kind == "text":
+                    self.streamed += event.text
+                yield event
+        finally:  # also when the reader stops early: closing the generator closes the stream
+            if not self.finished.is_set():
+                self.close()
         if self._error is not None:
             raise self._error
 

@@ -242,5 +242,5 @@ def test_streamed_pieces_cannot_form_images_links_or_html() -> None:
     assert "\\[1\\]" in shown  # citations still read as [1]
     passage = "Intro line.\nEvery password must be at least 14 characters long. ![](http://x/y)"
     rendered = highlighted_passage(passage, "14 characters")
-    assert "**Every password must be at least 14 characters long\\.**" in rendered
+    assert ":yellow-background[**Every password must be at least 14 characters long\\.**]" in rendered
     assert "![](" not in rendered

@@ -1,9 +1,11 @@
 """End to end in a real browser: `ragkit ui`, Debian's Chromium driven by Playwright.
 
-Uploads two documents at once, asks a question, waits for the streamed answer and its sources,
-asks about the PDF and opens its page image, and fails if the browser requests anything from a
-host other than 127.0.0.1/localhost. Also checks that
-the server's listening socket is bound to 127.0.0.1 only.
+Uploads three documents at once, asks a question, waits for the streamed answer and its
+sources; asks about the PDF, opens its page image and checks, on the image the browser got, that
+the highlight covers the characters of the sentence marked in the passage text; asks about the
+DOCX and checks that its sentence is highlighted in the text around it. Fails if the browser
+requests anything from a host other than 127.0.0.1/localhost. Also checks that the server's
+listening socket is bound to 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -25,6 +28,7 @@ from ragkit.serve import free_port
 
 from .conftest import SAMPLE_DOCS
 from .servers import answers_200
+from .test_show import char_boxes, marked_share
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
@@ -35,6 +39,20 @@ pytestmark = [
 ]
 QUESTION = "What is the minimum password length for Northwind accounts?"
 PDF_QUESTION = "Until what date must carried-over annual leave be taken?"
+DOCX_QUESTION = "What budget did the board approve for the new Lisbon office?"
+HANDBOOK = SAMPLE_DOCS / "employee_handbook.pdf"
+#: The text of the element that highlights a sentence (Streamlit's ``:yellow-background[…]``),
+#: found by its computed background colour, not by a class name Streamlit may change.
+HIGHLIGHTED = """root => {
+  const found = [];
+  for (const element of root.querySelectorAll("span, mark")) {
+    const colour = getComputedStyle(element).backgroundColor;
+    if (colour && colour !== "rgba(0, 0, 0, 0)" && colour !== "transparent" && element.innerText.trim()) {
+      found.push(element.innerText.trim());
+    }
+  }
+  return found;
+}"""
 
 
 def listening_addresses(port: int) -> set[str]:
@@ -87,8 +105,21 @@ def server(tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-def upload_and_ask(url: str, shot: Path) -> tuple[str, list[str]]:
-    """Upload a document, ask QUESTION and open a cited source; return the answer and every URL requested."""
+def open_source(page: Any, turn: int, title: str) -> Any:
+    """The expander titled ``title`` under the answer of chat message ``turn``, opened once the script is done."""
+    from playwright.sync_api import expect
+
+    answer = page.locator('[data-testid="stChatMessage"]').nth(turn)
+    expander = answer.locator('[data-testid="stExpander"]').filter(has_text=title).first
+    expect(expander).to_be_visible(timeout=600_000)
+    expect(page.get_by_test_id("stStatusWidget")).to_be_hidden(timeout=60_000)  # the script has finished
+    expander.locator("summary").click()
+    return expander
+
+
+def upload_and_ask(url: str, shot: Path, tmp_path: Path) -> tuple[str, list[str]]:
+    """Upload three documents, ask about each and open a cited source of each; return the first
+    answer and every URL requested."""
     from playwright.sync_api import expect, sync_playwright
 
     requests: list[str] = []
@@ -113,11 +144,16 @@ def upload_and_ask(url: str, shot: Path) -> tuple[str, list[str]]:
             expect(page.get_by_text("No documents here yet")).to_be_visible(timeout=120_000)
 
             page.locator('input[type="file"]').set_input_files(
-                [str(SAMPLE_DOCS / "it_security_policy.md"), str(SAMPLE_DOCS / "employee_handbook.pdf")]
+                [
+                    str(SAMPLE_DOCS / "it_security_policy.md"),
+                    str(HANDBOOK),
+                    str(SAMPLE_DOCS / "board_minutes_2026_q3.docx"),
+                ]
             )
             page.get_by_role("button", name="Add to collection").click()
             expect(page.get_by_text("it_security_policy.md: added")).to_be_visible(timeout=300_000)
             expect(page.get_by_text("employee_handbook.pdf: added")).to_be_visible(timeout=60_000)
+            expect(page.get_by_text("board_minutes_2026_q3.docx: added")).to_be_visible(timeout=60_000)
 
             chat = page.get_by_placeholder("Ask a question about your documents")
             expect(chat).to_be_enabled(timeout=60_000)
@@ -130,21 +166,32 @@ def upload_and_ask(url: str, shot: Path) -> tuple[str, list[str]]:
             page.wait_for_timeout(1500)  # let the expander finish opening
             answer_text = page.locator('[data-testid="stChatMessage"]').nth(1).inner_text()
 
-            # A PDF source shows its page, rendered here and served by the page itself.
+            # A PDF source shows its page, rendered here and served by the page itself, with the
+            # sentence marked in the passage text highlighted over its characters on the image.
             chat.fill(PDF_QUESTION)
             chat.press("Enter")
-            answer = page.locator('[data-testid="stChatMessage"]').nth(3)
-            expander = (
-                answer.locator('[data-testid="stExpander"]').filter(has_text="employee_handbook.pdf · page 2").first
-            )
-            expect(expander).to_be_visible(timeout=600_000)
-            expect(page.get_by_test_id("stStatusWidget")).to_be_hidden(timeout=60_000)  # the script has finished
-            expander.locator("summary").click()
+            expander = open_source(page, 3, "employee_handbook.pdf · page 2")
             expect(expander.get_by_text("employee_handbook.pdf, page 2")).to_be_visible(timeout=30_000)  # its caption
             picture = expander.locator("img").first
             expect(picture).to_be_visible(timeout=30_000)
             page.wait_for_function("img => img.complete && img.naturalWidth > 1000", arg=picture.element_handle())
             picture.scroll_into_view_if_needed()
+            marked = expander.evaluate(HIGHLIGHTED)
+            assert marked, "no sentence is highlighted in the passage text"
+            served = tmp_path / "served.png"
+            served.write_bytes(page.request.get(url + str(picture.get_attribute("src"))).body())
+            words = " ".join(marked[0].split()[:4])  # PDFium finds these on one line of the page
+            boxes = char_boxes(HANDBOOK, 2, words)
+            assert boxes, words
+            assert all(marked_share(served, HANDBOOK, 2, b) > 0.3 for b in boxes), words
+
+            # A DOCX source: its sentence highlighted in the text around it (its section).
+            chat.fill(DOCX_QUESTION)
+            chat.press("Enter")
+            expander = open_source(page, 5, "board_minutes_2026_q3.docx · page 1")
+            marked = expander.evaluate(HIGHLIGHTED)
+            assert marked and "Lisbon" in expander.inner_text(), marked
+            expander.scroll_into_view_if_needed()
         finally:  # also when a step fails: the screenshot shows why
             page.screenshot(path=str(shot), full_page=True)
             browser.close()
@@ -156,7 +203,7 @@ def test_upload_ask_and_nothing_leaves_localhost(server: str, tmp_path: Path) ->
     assert port and listening_addresses(port) == {"127.0.0.1"}
 
     shot = tmp_path / "answer.png"
-    answer_text, requests = upload_and_ask(server, shot)
+    answer_text, requests = upload_and_ask(server, shot, tmp_path)
     if os.environ.get("PAGE_SCREENSHOT"):
         shutil.copy(shot, os.environ["PAGE_SCREENSHOT"])
     assert "14" in answer_text

@@ -104,6 +104,16 @@ def test_second_look_comes_from_the_cache(sample_kit: Ragkit) -> None:
     assert sample_kit.show(HANDBOOK, 3, "Full-time employees").png != first.png
 
 
+def test_removing_a_document_removes_its_rendered_pages(tmp_path: Path) -> None:
+    kit = Ragkit(load_settings({"data_dir": tmp_path / "data"}))
+    kit.ingest([HANDBOOK, MINUTES])
+    kept = kit.show(HANDBOOK, 2, SENTENCE).png
+    assert kept is not None and kept.exists()
+    assert kit.remove(MINUTES) and kept.exists()  # another document's pages stay
+    assert kit.remove(HANDBOOK)
+    assert not kept.exists() and not kept.parent.exists()
+
+
 def test_other_formats_show_the_sentence_in_its_text(sample_kit: Ragkit) -> None:
     sentence = "The board approved a hiring plan of 22 new positions for 2027, including eight positions for the Lisbon office."
     view = sample_kit.show(MINUTES, 1, sentence)

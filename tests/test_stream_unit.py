@@ -6,6 +6,7 @@ terminal's use of the stream with the real model are tested in test_page and tes
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -59,3 +60,21 @@ def test_an_error_in_ask_is_raised_where_the_stream_is_read() -> None:
         list(stream)
     with pytest.raises(RuntimeError, match="has not ended"):
         stream.change  # noqa: B018 - the property raises
+
+
+def test_a_stream_nobody_reads_stops_generating() -> None:
+    written: list[int] = []
+
+    def ask(on_token: Callable[[str], None], on_preview: Callable[[list[Preview]], None]) -> Answer:
+        for i in range(10_000):
+            on_token(f"{i} ")
+            written.append(i)
+            time.sleep(0.001)
+        return Answer("q", "never", False, [], Timings(), "scripted")
+
+    stream = AnswerStream(ask)
+    events = iter(stream)
+    assert next(events).text == "0 "
+    events.close()  # what the page's rerun does to the generator it was writing out
+    assert stream.finished.wait(timeout=10)
+    assert len(written) < 100 and stream.answer is None

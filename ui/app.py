@@ -292,6 +292,8 @@ def main() -> None:
             st.error(f"Unexpected error: {type(exc).__name__}: {exc}")
             messages.pop()
             return
+        finally:  # a new question reruns the page mid-stream: stop writing the abandoned answer
+            stream.close()
         preview.empty()
         answer = stream.answer
         assert answer is not None  # set once the stream ends
