@@ -116,7 +116,9 @@ class Recorder:
         """The command line that runs ``ragkit ARGV`` for each argv in turn, recorded."""
         command = [sys.executable, "-c", RUNNER, str(self.audit), json.dumps([list(c) for c in commands])]
         if self.strace:
-            command = [self.strace, "-f", "-qq", "-e", "trace=connect", "-o", str(self.trace), *command]
+            # --seccomp-bpf: the kernel stops only connect() calls, not every system call.
+            trace = ["-f", "-qq", "--seccomp-bpf", "-e", "trace=connect", "-e", "signal=none", "-o", str(self.trace)]
+            command = [self.strace, *trace, *command]
         return command
 
     def findings(self) -> list[str]:

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from ragkit import Ragkit, load_settings
+from ragkit.ingest import EMBED_BATCH_CHUNKS
 
 from .conftest import SAMPLE_DOCS, ragkit_cli
 
@@ -40,7 +41,7 @@ def write_note(path: Path, rng: random.Random, paragraphs: int) -> None:
 
 def make_docs(folder: Path, rng: random.Random) -> None:
     shutil.copytree(SAMPLE_DOCS, folder)
-    for i in range(14):
+    for i in range(20):  # about 330 chunks with sample_docs: more than one embedding batch
         write_note(folder / f"note_{i:02}.txt", rng, 16)
 
 
@@ -149,7 +150,7 @@ def test_sigkill_during_ingest_then_rerun_equals_clean_run(tmp_path: Path) -> No
 
     after, reference = snapshot(data), snapshot(clean_data)
     print("\n".join(log))
-    assert len(reference["manifest"]) > 200, "too few chunks to exercise batching"
+    assert len(reference["manifest"]) > EMBED_BATCH_CHUNKS, "too few chunks for more than one embedding batch"
     assert after["documents"] == reference["documents"]
     assert after["manifest_rows"] == reference["manifest_rows"]
     assert after["manifest"] == reference["manifest"], log

@@ -54,7 +54,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "docling__ocr_test.pdf": ("added", "Docling bundles PDF document conversion")
     if OCR
     else ("skipped", ocr.UNAVAILABLE),
-    "OCRmyPDF__type3_font_nomapping.pdf": ("added", "") if OCR else ("skipped", ocr.UNUSABLE),
+    "OCRmyPDF__type3_font_nomapping.pdf": ("added", "ua") if OCR else ("skipped", ocr.UNUSABLE),
     "pdfminer.six__encrypted_doc_no_id.pdf": ("added", "WO 2003/036426") if OCR else ("skipped", ocr.UNAVAILABLE),
 }
 

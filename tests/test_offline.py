@@ -100,7 +100,7 @@ def test_page_session_makes_no_outside_connection(tmp_path: Path) -> None:
     port = free_port()
     env = dict(os.environ, HOME=str(tmp_path), RAGKIT_DATA_DIR=str(tmp_path / "data"))
     with running_page(recorder.command([["ui", "--port", str(port)]]), port, env) as url:
-        answer, requests = upload_and_ask(url, tmp_path / "answer.png")
+        answer, requests = upload_and_ask(url, tmp_path / "answer.png", tmp_path)
     assert "14" in answer
     assert {urlsplit(u).hostname for u in requests if urlsplit(u).scheme not in ("data", "blob")} <= {
         "127.0.0.1",
