@@ -126,12 +126,56 @@ def part_files(spec: ModelSpec) -> list[Path] | None:
 _REASSEMBLE = "the file is corrupt or was replaced: delete it and run the command again to reassemble it"
 
 
-def verify(path: Path, expected: str, label: str, remedy: str = _REASSEMBLE) -> None:
-    """Check ``path`` against ``expected`` once per process (per size and mtime); raise on mismatch."""
+#: In the models dir: the files whose hash was checked, with what identifies that version of each.
+_RECORD = "verified.json"
+
+
+def _identity(path: Path, expected: str) -> dict[str, object]:
+    """What a changed or replaced file cannot keep: size, inode, modification and change times
+    (``ctime`` cannot be set back by a user), and the hash it was checked against."""
+    stat = path.stat()
+    return {
+        "size": stat.st_size,
+        "inode": stat.st_ino,
+        "mtime_ns": stat.st_mtime_ns,
+        "ctime_ns": stat.st_ctime_ns,
+        "sha256": expected,
+    }
+
+
+def _recorded(record: Path) -> dict[str, object]:
+    try:
+        found = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _remember(record: Path, path: Path, expected: str) -> None:
+    """Note a verified file in ``record`` (written whole and replaced: readers never see half)."""
+    entries = _recorded(record) | {str(path): _identity(path, expected)}
+    partial = record.with_name(f"{record.name}.{os.getpid()}.partial")
+    try:
+        partial.write_text(json.dumps(entries, indent=1), encoding="utf-8")
+        os.replace(partial, record)
+    except OSError:  # a read-only models dir: the hash is checked again next time
+        partial.unlink(missing_ok=True)
+
+
+def verify(path: Path, expected: str, label: str, remedy: str = _REASSEMBLE, record: Path | None = None) -> None:
+    """Check ``path`` against ``expected`` once per process (per size and mtime); raise on mismatch.
+
+    With ``record`` (a file in the models dir), the check is also kept across processes for the
+    same version of the file (size, inode, mtime, ctime): hashing a 1 GB model costs seconds,
+    and every ``ragkit`` command would pay them. A file changed in any way is hashed again.
+    """
     stat = path.stat()
     key = (str(path), stat.st_size, stat.st_mtime_ns)
     with _verify_lock:
         if key in _verified:
+            return
+        if record is not None and _recorded(record).get(str(path)) == _identity(path, expected):
+            _verified.add(key)
             return
         actual = sha256_file(path)
         if actual != expected:
@@ -139,6 +183,8 @@ def verify(path: Path, expected: str, label: str, remedy: str = _REASSEMBLE) -> 
                 f"{path}: sha256 mismatch for {label} (expected {expected[:12]}…, got {actual[:12]}…); {remedy}"
             )
         _verified.add(key)
+        if record is not None:
+            _remember(record, path, expected)
 
 
 def _assemble(spec: ModelSpec, parts: list[Path], target: Path) -> None:
@@ -162,6 +208,7 @@ def _assemble(spec: ModelSpec, parts: list[Path], target: Path) -> None:
         )
     os.replace(tmp, target)
     _verified.add((str(target), target.stat().st_size, target.stat().st_mtime_ns))
+    _remember(target.parent / _RECORD, target, spec.sha256)
 
 
 def assembled_path(spec: ModelSpec, models_dir: Path) -> Path:
@@ -183,7 +230,7 @@ def ensure_llm(spec: ModelSpec, models_dir: Path) -> Path:
             if parts is None:
                 raise ModelError(f"model {spec.name} is not installed: {spec.install_hint}")
             _assemble(spec, parts, target)
-    verify(target, spec.sha256, spec.name)
+    verify(target, spec.sha256, spec.name, record=models_dir / _RECORD)
     return target
 
 
@@ -291,6 +338,7 @@ def resolve_llm(model: str, models_dir: Path) -> tuple[Path, str]:
         entry.sha256,
         entry.name,
         "the file changed since it was registered: run `ragkit models add` on it again only if you trust it",
+        record=models_dir / _RECORD,
     )
     return path, entry.name
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ragkit import models
+from ragkit.digest import sha256_file
 from ragkit.errors import ModelError
 
 from .conftest import FIXTURES, ragkit_cli
@@ -40,6 +41,24 @@ def test_tampered_model_fails_the_cli_with_exit_3(tmp_path: Path, data_dir: Path
     result = ragkit_cli("query", "When did the Oslo migration finish?", env=env)
     assert result.returncode == 3
     assert "sha256 mismatch" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_verified_model_is_not_hashed_again_until_it_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    weights = tmp_path / "tiny.gguf"
+    weights.write_bytes(b"GGUF" + bytes(64))
+    models.register(weights, tmp_path, "tiny")
+    models.resolve_llm("tiny", tmp_path)  # hashed once, and recorded in the models dir
+    assert str(weights.resolve()) in json.loads((tmp_path / "verified.json").read_text())
+    hashed: list[Path] = []
+    monkeypatch.setattr(models, "sha256_file", lambda p: hashed.append(p) or sha256_file(p))
+    models._verified.clear()  # as in a new process
+    models.resolve_llm("tiny", tmp_path)
+    assert hashed == []
+    models._verified.clear()
+    weights.write_bytes(b"GGUF" + bytes(63) + b"!")  # same size, other bytes
+    with pytest.raises(ModelError, match="sha256 mismatch"):
+        models.resolve_llm("tiny", tmp_path)
+    assert hashed == [weights.resolve()]
 
 
 def test_user_gguf_paths(tmp_path: Path) -> None:
