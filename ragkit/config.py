@@ -102,6 +102,9 @@ class Settings:
     #: llama.cpp context window, threads (0: all physical cores), answer length, temperature.
     n_ctx: int = 4096
     n_threads: int = 0
+    #: Model layers llama.cpp runs on the GPU (Metal, CUDA); unset (``auto``): all of them when
+    #: the installed llama.cpp was built for one, else none (-1: all).
+    n_gpu_layers: int | None = None
     max_tokens: int = 384
     temperature: float = 0.1
     #: A Chroma server (``chroma run``) to store vectors on instead of the embedded store, e.g.
@@ -128,6 +131,8 @@ class Settings:
             )
         if self.min_confidence is not None and not 0 <= self.min_confidence <= 1:
             raise ConfigError(f"min_confidence must be between 0 and 1, got {self.min_confidence}")
+        if self.n_gpu_layers is not None and self.n_gpu_layers < -1:
+            raise ConfigError(f"n_gpu_layers must be -1 (all), 0 or more, or auto, got {self.n_gpu_layers}")
         if not 0 <= self.min_coverage <= 1:
             raise ConfigError(f"min_coverage must be between 0 and 1, got {self.min_coverage}")
         if self.context_tokens < 0:
@@ -175,8 +180,10 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
             return int(value)
         if kind == "float":
             return float(value)
-        if kind == "float | None":  # "auto" (or empty): the default chosen for the model
-            return None if str(value).strip().lower() in ("", "auto") else float(value)
+        if kind in ("float | None", "int | None"):  # "auto" (or empty): the default chosen for the machine
+            if str(value).strip().lower() in ("", "auto"):
+                return None
+            return float(value) if kind == "float | None" else int(value)
         return str(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{origin}: {name} must be {kind}, got {value!r}") from None

@@ -26,6 +26,7 @@ from ._offline import OFFLINE_ENV
 from .config import default_config_file
 from .errors import RagkitError
 from .library import Ragkit
+from .llm import default_threads, gpu_layers, placement
 from .privacy import Recorder, allowed_addresses
 
 #: Distributions whose versions decide what ragkit does with your data.
@@ -118,6 +119,11 @@ def model_checks(kit: Ragkit) -> Iterator[Check]:
             yield Check("ok", f"{text}, sha256 verified")
         else:
             yield Check("ok" if row.installed else "warn", text)
+    if remote:
+        yield Check("ok", f"answer model runs on: the model server {kit.settings.llm_url}")
+    else:
+        layers = gpu_layers(kit.settings.n_gpu_layers)
+        yield Check("ok", f"answer model runs on: {placement(layers, kit.settings.n_threads or default_threads())}")
 
 
 def offline_switches() -> Check:

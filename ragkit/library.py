@@ -154,7 +154,9 @@ class Ragkit:
         if endpoint := settings.endpoints().get("llm_url"):
             return RemoteLLM(endpoint, wanted, api_key=settings.llm_api_key)
         path, label = models.resolve_llm(wanted, settings.models_dir)
-        return LocalLLM(path, label, n_ctx=settings.n_ctx, n_threads=settings.n_threads)
+        return LocalLLM(
+            path, label, n_ctx=settings.n_ctx, n_threads=settings.n_threads, n_gpu_layers=settings.n_gpu_layers
+        )
 
     @contextmanager
     def _writing(self, wait: Callable[[], None] | None = None) -> Iterator[list[Consistency]]:
@@ -430,7 +432,9 @@ class Ragkit:
         hits = self.retriever.retrieve(
             standalone, name, chosen.passages or top_k or self.settings.top_k, use_lexical=chosen.lexical
         )
-        timings = Timings(retrieval_ms=(time.perf_counter() - retrieval_started) * 1000)
+        timings = Timings(
+            retrieval_ms=(time.perf_counter() - retrieval_started) * 1000, device=getattr(llm, "device", "model server")
+        )
         language = language_of(question)
         relevant = [h for h in hits if is_relevant(h, self.settings.min_score, language)] if chosen.guarded else hits
 

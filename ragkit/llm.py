@@ -43,6 +43,37 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+#: llama.cpp's GPU back ends, as its system information names them.
+_BACKENDS = ("CUDA", "Metal", "Vulkan", "HIP", "SYCL", "OpenCL")
+
+
+def accelerator() -> str:
+    """The GPU back end the installed llama.cpp was built with ("CUDA", "Metal", ...), or ""
+    when it runs on the CPU only (ragkit's default build)."""
+    import llama_cpp
+
+    if not llama_cpp.llama_supports_gpu_offload():
+        return ""
+    info = llama_cpp.llama_print_system_info().decode(errors="replace").upper()
+    return next((name for name in _BACKENDS if name.upper() in info), "GPU")
+
+
+def gpu_layers(setting: int | None) -> int:
+    """Layers to offload: ``None`` (``auto``) is every layer (-1) when the build can offload,
+    else 0; a number is taken as it is."""
+    if setting is None:
+        return -1 if accelerator() else 0
+    return setting
+
+
+def placement(layers: int, threads: int) -> str:
+    """Where a model with ``layers`` offloaded runs, for ``doctor`` and the timings."""
+    backend = accelerator() if layers else ""
+    if not backend:
+        return f"CPU, {threads} threads"
+    return f"{backend}, {'all' if layers < 0 else layers} layers; CPU {threads} threads"
+
+
 @dataclass
 class Generation:
     """Token counts of the last generation, filled in while streaming."""
@@ -77,17 +108,23 @@ class ChatModel(Protocol):
 class LocalLLM:
     """A GGUF chat model loaded once; ``stream`` yields text pieces as they are decoded."""
 
-    def __init__(self, path: Path, label: str, *, n_ctx: int = 4096, n_threads: int = 0) -> None:
+    def __init__(
+        self, path: Path, label: str, *, n_ctx: int = 4096, n_threads: int = 0, n_gpu_layers: int | None = None
+    ) -> None:
         from llama_cpp import Llama
 
         self.path = path
         self.label = label
         self.n_ctx = n_ctx
+        threads, layers = n_threads or default_threads(), gpu_layers(n_gpu_layers)
+        #: Where the model runs ("CPU, 2 threads", "CUDA, all layers; CPU 2 threads").
+        self.device = placement(layers, threads)
         try:
             self._llm = Llama(
                 model_path=str(path),
                 n_ctx=n_ctx,
-                n_threads=n_threads or default_threads(),
+                n_threads=threads,
+                n_gpu_layers=layers,
                 n_batch=512,
                 seed=SEED,
                 verbose=False,

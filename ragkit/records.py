@@ -117,6 +117,8 @@ class Timings:
     total_ms: float = 0.0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    #: Where the model ran: "CPU, 2 threads", "CUDA, all layers; CPU 2 threads", "model server".
+    device: str = ""
 
     def record(self, generation: Any, first_token_at: float | None, started: float) -> None:
         """Take a generation's token counts (a :class:`ragkit.llm.Generation`) and the time of

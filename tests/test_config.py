@@ -89,3 +89,15 @@ def test_switches_from_toml_env_and_flag(tmp_path: Path) -> None:
         load_settings(environ={**env, "RAGKIT_FOLLOW_SYMLINKS": "maybe"})
     with pytest.raises(ConfigError, match="max_file_mb must be positive"):
         load_settings(environ={**env, "RAGKIT_MAX_FILE_MB": "0"})
+
+
+def test_gpu_layers_auto_all_or_a_number(tmp_path: Path) -> None:
+    from ragkit.llm import accelerator, gpu_layers, placement
+
+    env = {"RAGKIT_CONFIG": str(write(tmp_path / "empty.toml", ""))}
+    assert load_settings(environ=env | {"RAGKIT_N_GPU_LAYERS": "auto"}).n_gpu_layers is None
+    assert load_settings(environ=env | {"RAGKIT_N_GPU_LAYERS": "12"}).n_gpu_layers == 12
+    with pytest.raises(ConfigError, match="n_gpu_layers"):
+        load_settings(environ=env | {"RAGKIT_N_GPU_LAYERS": "-2"})
+    assert gpu_layers(7) == 7 and gpu_layers(None) == (-1 if accelerator() else 0)
+    assert placement(0, 2) == "CPU, 2 threads"

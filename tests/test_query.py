@@ -13,6 +13,7 @@ import pytest
 from ragkit import Ragkit
 from ragkit.answer import REFUSALS
 from ragkit.lexical import is_cjk
+from ragkit.llm import default_threads
 
 from .conftest import SAMPLE_DOCS, ragkit_cli
 
@@ -104,7 +105,15 @@ def test_cli_json_contract(sample_kit: Ragkit) -> None:
     }
     assert isinstance(data["evidence"], list) and isinstance(data["unsupported"], list)
     assert isinstance(data["declined"], bool) and data["model"] == "qwen2.5-coder-0.5b"
-    assert set(data["timings"]) == {"retrieval_ms", "first_token_ms", "total_ms", "prompt_tokens", "completion_tokens"}
+    assert set(data["timings"]) == {
+        "retrieval_ms",
+        "first_token_ms",
+        "total_ms",
+        "prompt_tokens",
+        "completion_tokens",
+        "device",
+    }
+    assert data["timings"]["device"] == f"CPU, {default_threads()} threads"  # this build has no GPU back end
     for source in data["sources"]:
         assert set(source) == {"n", "file", "page", "chunk_id", "text", "score", "flags"}
         assert isinstance(source["page"], int) and isinstance(source["score"], float)
