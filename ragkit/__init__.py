@@ -10,7 +10,8 @@ before any library that could phone home is imported.
 """
 
 from . import _offline  # noqa: F401  (must stay the first import)
-from .config import Settings, load_settings
+from .answer import quote
+from .config import Settings, collection_name, load_settings
 from .errors import ConfigError, EmptyCollectionError, ModelError, ParseError, RagkitError
 from .library import FILE_TYPES, Ragkit
 from .records import (
@@ -25,12 +26,16 @@ from .records import (
     Timings,
     Unsupported,
 )
-from .stream import AnswerStream, Preview
+from .stream import CORRECTED, MARKS, UNCHANGED, WITHHELD, AnswerStream, Preview
 from .transcript import to_markdown as conversation_markdown
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CORRECTED",
+    "MARKS",
+    "UNCHANGED",
+    "WITHHELD",
     "Answer",
     "AnswerStream",
     "Box",
@@ -51,6 +56,8 @@ __all__ = [
     "Source",
     "Timings",
     "Unsupported",
+    "collection_name",
     "conversation_markdown",
     "load_settings",
+    "quote",
 ]

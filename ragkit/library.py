@@ -41,6 +41,7 @@ from .chunk import Chunker, HFTokenizer
 from .config import Settings, collection_name, load_settings
 from .discover import Limits
 from .embed import Embedder
+from .endpoints import where_data_goes
 from .errors import RagkitError, StoreLockedError
 from .focus import focus
 from .followup import History
@@ -112,6 +113,18 @@ class Ragkit:
         self.settings = settings or load_settings()
         self._llms: dict[str, ChatModel] = {}
         self._llm_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close the store's files (models stay loaded until the object is dropped)."""
+        if "store" in self.__dict__:  # opened on first use: nothing to close before
+            self.store.close()
+            del self.__dict__["store"]
+
+    def __enter__(self) -> Ragkit:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     # -- parts, loaded on first use ---------------------------------------------------------
 
@@ -299,6 +312,18 @@ class Ragkit:
         """Documents stored in a collection."""
         return self.store.documents(self._collection(collection))
 
+    def collections(self) -> list[str]:
+        """The configured collection and every one that holds documents, sorted."""
+        return sorted({self.settings.collection, *self.store.collections()})
+
+    def require_documents(self, collection: str | None = None) -> None:
+        """Raise EmptyCollectionError (naming the other collections) when there is nothing to ask."""
+        self.store.require_documents(self._collection(collection))
+
+    def where_data_goes(self) -> str:
+        """One line for the shells: whether documents and questions stay on this machine."""
+        return where_data_goes(self.settings.endpoints())
+
     def remove(self, path: str | Path, collection: str | None = None) -> bool:
         """Delete one document (by the path it was ingested from); False if it was not stored."""
         key = str(Path(path).expanduser().resolve())
@@ -346,6 +371,12 @@ class Ragkit:
     def models(self) -> list[models.ModelInfo]:
         """Installed models with path, size, sha256 and license."""
         return models.list_models(self.settings.models_dir)
+
+    def answer_models(self) -> list[str]:
+        """Names of the chat models that can answer here: the configured one first (a packaged
+        or a registered GGUF), then the other installed packaged ones."""
+        installed = [m.name for m in self.models() if m.kind == "llm" and m.installed and m.name in models.REGISTRY]
+        return [self.settings.model, *(name for name in installed if name != self.settings.model)]
 
     def register_model(self, path: str | Path, name: str | None = None) -> models.UserModel:
         """Pin a GGUF file's sha256 under ``name`` so that ``--model name`` (or its path) loads it."""

@@ -18,23 +18,22 @@ from typing import Any
 import streamlit as st
 
 from ragkit import (
+    CORRECTED,
     FILE_TYPES,
+    WITHHELD,
     Answer,
     AnswerStream,
     Ragkit,
     RagkitError,
     Settings,
     Source,
+    collection_name,
     conversation_markdown,
     load_settings,
+    quote,
 )
-from ragkit.answer import quote
-from ragkit.config import collection_name
-from ragkit.endpoints import where_data_goes
-from ragkit.models import REGISTRY
 from ragkit.render import highlighted_passage, literal, neutralize
 from ragkit.serve import EXPOSED_ENV, PASSWORD_ENV
-from ragkit.stream import CORRECTED, WITHHELD
 
 #: Shown under an answer whose checked text differs from what was streamed.
 CORRECTED_CAPTION = "Corrected by the checks: the streamed text was replaced by the checked answer."
@@ -162,7 +161,7 @@ def sidebar(kit: Ragkit) -> dict[str, Any]:
     """Collection, model, top-k, uploads and the document list; returns the ask options."""
     settings = kit.settings
     st.sidebar.header("Your documents")
-    collections = sorted({settings.collection, *kit.store.collections()})
+    collections = kit.collections()
     collection = st.sidebar.selectbox("Collection", collections, index=collections.index(settings.collection))
     new_name = st.sidebar.text_input("…or a new collection", placeholder="e.g. contracts-2026").strip()
     if new_name:
@@ -179,7 +178,7 @@ def sidebar(kit: Ragkit) -> dict[str, Any]:
     if uploads and st.sidebar.button("Add to collection", type="primary", use_container_width=True):
         add_files(kit, uploads, collection)
 
-    documents = kit.store.documents(collection)
+    documents = kit.sources(collection)
     st.sidebar.subheader(f"{len(documents)} document(s) in “{collection}”")
     for doc in documents:
         left, right = st.sidebar.columns([3, 2], vertical_alignment="center")
@@ -197,9 +196,7 @@ def sidebar(kit: Ragkit) -> dict[str, Any]:
     if settings.llm_url:  # the server's model answers; the GGUF files here play no part
         st.sidebar.caption(f"Model: served by {settings.llm_url}")
     else:
-        llms = [m.name for m in kit.models() if m.kind == "llm" and m.installed and m.name in REGISTRY]
-        if model not in llms:
-            llms.insert(0, model)
+        llms = kit.answer_models()
         model = st.sidebar.selectbox("Model", llms, index=llms.index(model))
     top_k = st.sidebar.slider("Passages to read (top-k)", 1, 10, settings.top_k)
     return {"collection": collection, "model": model, "top_k": top_k}
@@ -253,9 +250,9 @@ def main() -> None:
         st.stop()
 
     st.title("Ask your documents")
-    st.caption(where_data_goes(kit.settings.endpoints()))
+    st.caption(kit.where_data_goes())
 
-    has_documents = bool(kit.store.documents(options["collection"]))
+    has_documents = bool(kit.sources(options["collection"]))
     if not has_documents:
         st.info(
             "No documents here yet. Add PDF, Word, PowerPoint, Excel, Markdown, text or HTML files with **Add files** in the "

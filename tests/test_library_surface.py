@@ -1,0 +1,26 @@
+"""The public surface the shells use: what they need is a method of ``Ragkit``, and it closes."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from ragkit import EmptyCollectionError, Ragkit, load_settings
+
+from .conftest import TEST_MODEL
+
+
+def test_collections_models_and_close(tmp_path: Path) -> None:
+    with Ragkit(load_settings({"data_dir": tmp_path / "data", "collection": "contracts"})) as kit:
+        assert kit.collections() == ["contracts"]  # the configured one, though still empty
+        assert kit.answer_models()[0] == TEST_MODEL
+        assert "stay on this computer" in kit.where_data_goes()
+        with pytest.raises(EmptyCollectionError, match="contracts"):
+            kit.require_documents()
+        connection = kit.store._db
+    with pytest.raises(sqlite3.ProgrammingError):  # closed on leaving the block
+        connection.execute("SELECT 1")
+    assert kit.collections() == ["contracts"]  # used again, the store opens again
+    kit.close()
