@@ -12,7 +12,7 @@ before any library that could phone home is imported.
 from . import _offline  # noqa: F401  (must stay the first import)
 from .answer import quote
 from .config import Settings, collection_name, load_settings
-from .errors import ConfigError, EmptyCollectionError, ModelError, ParseError, RagkitError
+from .errors import ConfigError, EmptyCollectionError, ModelError, ParseError, RagkitError, ServerError
 from .library import FILE_TYPES, Ragkit
 from .records import (
     Answer,
@@ -52,6 +52,7 @@ __all__ = [
     "ParseError",
     "Ragkit",
     "RagkitError",
+    "ServerError",
     "Settings",
     "Source",
     "Timings",

@@ -40,6 +40,12 @@ class ParseError(RagkitError):
         self.reason = reason
 
 
+class ServerError(RagkitError):
+    """A Chroma server or model server cannot be reached, or failed while answering."""
+
+    exit_code = 6
+
+
 class StoreLockedError(RagkitError):
     """Another process is writing to the same store."""
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .endpoints import Endpoint
-from .errors import ModelError
+from .errors import ModelError, RagkitError, ServerError
 
 #: Sampling settings shared by both backends, so that they give the same answers.
 TOP_P = 0.9
@@ -219,7 +219,7 @@ class RemoteLLM:
         self._http = httpx.Client(timeout=httpx.Timeout(timeout, connect=10.0), headers=headers, trust_env=False)
         try:
             self.model = self._choose(wanted, endpoint)
-        except ModelError:
+        except RagkitError:
             self._http.close()
             raise
         self.label = f"{self.model} at {endpoint.url}"
@@ -241,9 +241,9 @@ class RemoteLLM:
         try:
             response = self._http.request(method, self.api + path, **kwargs)
         except httpx.HTTPError as exc:
-            raise ModelError(f"model server {self.api}: {type(exc).__name__}: {exc}") from None
+            raise ServerError(f"model server {self.api}: {type(exc).__name__}: {exc}") from None
         if response.status_code >= 400:
-            raise ModelError(f"model server {self.api}{path}: HTTP {response.status_code}: {response.text[:200]}")
+            raise ServerError(f"model server {self.api}{path}: HTTP {response.status_code}: {response.text[:200]}")
         return response
 
     def stream(
@@ -281,12 +281,12 @@ class RemoteLLM:
             with self._http.stream("POST", self.api + "/chat/completions", json=payload) as response:
                 if response.status_code >= 400:
                     response.read()
-                    raise ModelError(
+                    raise ServerError(
                         f"model server {self.api}/chat/completions: HTTP {response.status_code}: {response.text[:200]}"
                     )
                 yield from _pieces(_events(response.iter_lines()), stats, self.api)
         except httpx.HTTPError as exc:
-            raise ModelError(f"model server {self.api}: {type(exc).__name__}: {exc}") from None
+            raise ServerError(f"model server {self.api}: {type(exc).__name__}: {exc}") from None
 
 
 def _pieces(events: Iterator[dict[str, Any]], stats: Generation, api: str) -> Iterator[str]:
@@ -302,7 +302,9 @@ def _pieces(events: Iterator[dict[str, Any]], stats: Generation, api: str) -> It
     for event in events:
         if event.get("error"):  # a server that fails mid-answer says so in the stream
             error = event["error"]
-            raise ModelError(f"model server {api}: {error.get('message', error) if isinstance(error, dict) else error}")
+            raise ServerError(
+                f"model server {api}: {error.get('message', error) if isinstance(error, dict) else error}"
+            )
         usage = event.get("usage") or {}
         if usage:
             stats.prompt_tokens = usage.get("prompt_tokens", stats.prompt_tokens)
@@ -316,7 +318,7 @@ def _pieces(events: Iterator[dict[str, Any]], stats: Generation, api: str) -> It
                 yield piece
             finished = finished or bool(choice.get("finish_reason"))
     if not finished:
-        raise ModelError(
+        raise ServerError(
             f"model server {api}: the reply stopped without a finish reason, so it was cut short "
             "(llama_cpp.server: start it with --interrupt_requests False)"
         )
@@ -344,4 +346,4 @@ def _events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
         try:
             yield json.loads(data)
         except ValueError:
-            raise ModelError(f"model server sent something that is not JSON: {data[:120]!r}") from None
+            raise ServerError(f"model server sent something that is not JSON: {data[:120]!r}") from None

@@ -54,7 +54,7 @@ import numpy as np
 from . import lexical
 from .config import MANIFEST_SUFFIX
 from .endpoints import Endpoint
-from .errors import EmptyCollectionError, RagkitError
+from .errors import EmptyCollectionError, RagkitError, ServerError
 from .records import Chunk, DocumentInfo
 
 T = TypeVar("T")
@@ -181,7 +181,7 @@ def _locked(method: Callable[..., T]) -> Callable[..., T]:
             except httpx.HTTPError as exc:
                 if self.endpoint is None:
                     raise
-                raise RagkitError(f"store server {self.endpoint.url}: {type(exc).__name__}: {exc}") from None
+                raise ServerError(f"store server {self.endpoint.url}: {type(exc).__name__}: {exc}") from None
 
     return wrapper
 
@@ -241,7 +241,7 @@ class Store:
             )
         except Exception as exc:  # noqa: BLE001 - connection errors surface as several types
             reason = str(exc) or type(exc).__name__
-            raise RagkitError(
+            raise ServerError(
                 f"store server {endpoint.url}: cannot connect ({reason}); is `chroma run` listening there?"
             ) from None
         _limit_waits(client)

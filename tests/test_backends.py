@@ -19,7 +19,7 @@ from ragkit import Ragkit, load_settings
 from ragkit import store as store_module
 from ragkit.config import MANIFEST_SUFFIX
 from ragkit.endpoints import parse, where_data_goes
-from ragkit.errors import ConfigError, ModelError, RagkitError
+from ragkit.errors import ConfigError, RagkitError, ServerError
 from ragkit.llm import Generation, _pieces
 from ragkit.records import Chunk
 
@@ -107,6 +107,17 @@ def test_the_page_says_which_machines_see_the_documents() -> None:
     assert "language model runs on this computer" in where_data_goes({"store_url": named["store_url"]})
 
 
+def test_an_unreachable_model_server_is_a_server_error_with_its_own_exit_code() -> None:
+    from ragkit import endpoints
+    from ragkit.llm import RemoteLLM
+    from ragkit.serve import free_port
+
+    closed = endpoints.parse("llm_url", f"http://127.0.0.1:{free_port()}", ())
+    with pytest.raises(ServerError, match="model server http://127.0.0.1:") as raised:
+        RemoteLLM(closed, "any")
+    assert raised.value.exit_code == 6
+
+
 def test_a_reply_cut_short_by_the_model_server_is_an_error() -> None:
     def events(*finish: str | None) -> list[dict[str, object]]:
         return [{"choices": [{"delta": {"content": f"w{i} "}, "finish_reason": f}]} for i, f in enumerate(finish)]
@@ -116,10 +127,10 @@ def test_a_reply_cut_short_by_the_model_server_is_an_error() -> None:
     assert list(_pieces(iter([*events(None, "stop"), usage]), stats, "api")) == ["w0 ", "w1 "]
     assert (stats.prompt_tokens, stats.completion_tokens) == (7, 2)
     cut = _pieces(iter(events(None, None)), Generation(), "http://127.0.0.1:1/v1")
-    with pytest.raises(ModelError, match="cut short"):
+    with pytest.raises(ServerError, match="cut short"):
         list(cut)
     failed = _pieces(iter([*events(None), {"error": {"message": "out of memory"}}]), Generation(), "api")
-    with pytest.raises(ModelError, match="api: out of memory"):
+    with pytest.raises(ServerError, match="api: out of memory"):
         list(failed)
 
 
