@@ -11,7 +11,7 @@ import dataclasses
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -208,6 +208,25 @@ def _read_settings(path: Path) -> dict[str, Any]:
     return data
 
 
+def config_path(config_file: Path | None = None, environ: Mapping[str, str] | None = None) -> tuple[Path, bool]:
+    """The config file to read: ``--config``, else ``RAGKIT_CONFIG``, else the user's default
+    one; and whether it was named (a named file must exist, the default one may not)."""
+    env = os.environ if environ is None else environ
+    explicit = config_file or (Path(env["RAGKIT_CONFIG"]) if env.get("RAGKIT_CONFIG") else None)
+    return (explicit, True) if explicit is not None else (default_config_file(), False)
+
+
+def as_environment(settings: Settings, names: Iterable[str]) -> dict[str, str]:
+    """``settings``' values of ``names`` as the ``RAGKIT_*`` variables that reproduce them in
+    another process (lists comma-separated, as :func:`load_settings` reads them)."""
+    out = {}
+    for name in names:
+        value = getattr(settings, name)
+        text = ",".join(value) if isinstance(value, tuple) else "" if value is None else str(value)
+        out[f"RAGKIT_{name.upper()}"] = text
+    return out
+
+
 def load_settings(
     overrides: Mapping[str, Any] | None = None,
     *,
@@ -218,9 +237,8 @@ def load_settings(
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
 
-    explicit = config_file or (Path(env["RAGKIT_CONFIG"]) if env.get("RAGKIT_CONFIG") else None)
-    path = explicit or default_config_file()
-    if explicit is not None and not path.is_file():
+    path, explicit = config_path(config_file, env)
+    if explicit and not path.is_file():
         raise ConfigError(f"{path}: config file not found")
     if path.is_file():
         for name, value in _read_settings(path).items():

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from . import models
 from ._offline import OFFLINE_ENV
-from .config import default_config_file
+from .config import as_environment, config_path
 from .errors import RagkitError
 from .library import Ragkit
 from .llm import default_threads, gpu_layers, placement
@@ -62,8 +62,7 @@ def versions() -> Check:
 
 def paths(kit: Ragkit, config_file: Path | None) -> Iterator[Check]:
     settings = kit.settings
-    config = config_file or (Path(os.environ["RAGKIT_CONFIG"]) if os.environ.get("RAGKIT_CONFIG") else None)
-    config = config or default_config_file()
+    config, _named = config_path(config_file)
     yield Check("ok", f"data dir: {settings.data_dir}")
     if settings.store_url:
         yield Check("ok", f"manifest and lexical index (mirror of the store server): {kit.store.manifest_dir}")
@@ -171,18 +170,13 @@ def self_test(kit: Ragkit) -> Check:
         work = Path(tmp)
         (work / "home").mkdir()
         env = {k: v for k, v in os.environ.items() if not k.startswith("RAGKIT_") and k != "XDG_CACHE_HOME"}
-        env.update(
-            HOME=str(work / "home"),
-            XDG_CONFIG_HOME=str(work / "config"),
-            RAGKIT_DATA_DIR=str(work / "data"),
-            RAGKIT_MODELS_DIR=str(settings.models_dir),
-            RAGKIT_MODEL=settings.model,
-            RAGKIT_COLLECTION=collection,
-            RAGKIT_STORE_URL=settings.store_url,
-            RAGKIT_LLM_URL=settings.llm_url,
-            RAGKIT_ALLOW_REMOTE=",".join(settings.allow_remote),
-            RAGKIT_LLM_API_KEY=settings.llm_api_key,
-        )
+        env |= as_environment(settings, ("models_dir", "model", "store_url", "llm_url", "allow_remote", "llm_api_key"))
+        env |= {
+            "HOME": str(work / "home"),
+            "XDG_CONFIG_HOME": str(work / "config"),
+            "RAGKIT_DATA_DIR": str(work / "data"),
+            "RAGKIT_COLLECTION": collection,
+        }
         recorder = Recorder(work, allowed=allowed_addresses(sorted(servers)))
         commands = [["ingest", "--quiet", str(SELFTEST_DOC)], ["query", "--json", SELFTEST_QUESTION]]
         try:

@@ -10,16 +10,28 @@ pip cannot route documents through a third machine either.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
-from .serve import is_loopback
 
 #: What each URL setting is for, as ``ragkit doctor`` names it.
 ROLES = {"store_url": "vector store (Chroma server)", "llm_url": "model server (OpenAI-compatible)"}
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 (also as ::ffff:127.x.y.z) and ``localhost``."""
+    if host == "localhost":
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+    return ip.is_loopback or bool(mapped and mapped.is_loopback)
 
 
 @dataclass(frozen=True)
@@ -65,12 +77,13 @@ def parse(setting: str, url: str, allow_remote: Sequence[str]) -> Endpoint:
             f"{flag} {url}: {host} is not this machine, and your documents would be sent there; "
             f"pass --allow-remote {host} (or add it to allow_remote in the config file) if you mean it"
         )
-    bypass_proxies(host)
     return Endpoint(setting, url.strip(), host, port, parts.scheme == "https")
 
 
 def bypass_proxies(host: str) -> None:
-    """Add ``host`` to ``NO_PROXY`` so that HTTP clients built from now on connect directly."""
+    """Add ``host`` to ``NO_PROXY`` so that HTTP clients built from now on connect directly:
+    called just before chromadb builds its client (which reads proxies from the environment),
+    never merely because settings name a server."""
     for name in ("NO_PROXY", "no_proxy"):
         present = [h for h in os.environ.get(name, "").split(",") if h]
         if host not in present:

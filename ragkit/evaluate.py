@@ -32,7 +32,7 @@ COLLECTION = "eval"
 RUN_DEPTH = 100
 
 #: Called with (stage, done, total) as the evaluation advances.
-Progress = Callable[[str, int, int], None]
+StageProgress = Callable[[str, int, int], None]
 
 
 def output_path(path: Path, pipeline: str, first: bool) -> Path:
@@ -68,7 +68,7 @@ def _workspace(kit: Ragkit, work_dir: Path | None) -> Iterator[tuple[Ragkit, Pat
 
 
 def _ingest(
-    kit: Ragkit, records: list[Record], folder: Path, progress: Progress | None
+    kit: Ragkit, records: list[Record], folder: Path, progress: StageProgress | None
 ) -> tuple[DocumentFiles, IngestReport]:
     files = DocumentFiles.write(records, folder)
     report = kit.ingest(
@@ -131,7 +131,7 @@ def evaluate_retrieval(
     run_out: Path,
     pipelines: Sequence[str],
     work_dir: Path | None = None,
-    progress: Progress | None = None,
+    progress: StageProgress | None = None,
 ) -> RetrievalReport:
     """Ingest a BEIR corpus, rank documents for every query, write TREC run files, score them."""
     records, asked = read_corpus(corpus), read_queries(queries)
@@ -313,7 +313,7 @@ def evaluate_qa(
     seed: int = 0,
     model: str | None = None,
     work_dir: Path | None = None,
-    progress: Progress | None = None,
+    progress: StageProgress | None = None,
     drop_gold: bool = False,
 ) -> QAReport:
     """Ingest passages, answer a sample of questions with each pipeline, write and score answers.

@@ -23,7 +23,7 @@ from .records import Chunk, DocumentInfo, FileResult, IngestReport
 from .store import Store
 
 #: Called after each file with (result, files done, files total).
-Progress = Callable[[FileResult, int, int], None]
+FileProgress = Callable[[FileResult, int, int], None]
 
 
 #: Chunks gathered from several files before one embedding call: small files (one or two chunks
@@ -115,7 +115,7 @@ class Ingestor:
             if any(doc_path == r or r in doc_path.parents for r in roots):
                 yield doc.path
 
-    def run(self, paths: Iterable[Path], *, prune: bool = False, progress: Progress | None = None) -> IngestReport:
+    def run(self, paths: Iterable[Path], *, prune: bool = False, progress: FileProgress | None = None) -> IngestReport:
         """Ingest every file under ``paths``; with ``prune``, drop stored files that vanished."""
         started = time.perf_counter()
         paths = [Path(p).expanduser() for p in paths]

@@ -45,7 +45,7 @@ from .endpoints import where_data_goes
 from .errors import RagkitError, StoreLockedError
 from .focus import focus
 from .followup import History
-from .ingest import Ingestor, Progress
+from .ingest import FileProgress, Ingestor
 from .llm import ChatModel, LocalLLM, RemoteLLM
 from .parse import PARSERS
 from .parse.worker import ParseWorker
@@ -253,7 +253,7 @@ class Ragkit:
         *,
         collection: str | None = None,
         prune: bool = False,
-        progress: Progress | None = None,
+        progress: FileProgress | None = None,
         on_wait: Callable[[], None] | None = None,
         passwords: Passwords | None = None,
     ) -> IngestReport:
@@ -289,7 +289,7 @@ class Ragkit:
         uploads: Iterable[tuple[str, bytes]],
         *,
         collection: str | None = None,
-        progress: Progress | None = None,
+        progress: FileProgress | None = None,
     ) -> IngestReport:
         """Store uploaded files (name, content) under the data dir, then ingest them.
 

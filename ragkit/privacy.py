@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .serve import is_loopback
+from .endpoints import is_loopback
 
 #: Runs ragkit CLI commands (a JSON list of argv lists) under an audit hook that appends every
 #: connection and name lookup to a JSON-lines file. Installed before ragkit is imported.

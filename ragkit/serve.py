@@ -9,7 +9,6 @@ a password, which the page then requires.
 from __future__ import annotations
 
 import importlib.util
-import ipaddress
 import signal
 import socket
 import subprocess
@@ -37,18 +36,6 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
         return int(probe.getsockname()[1])
-
-
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 (also as ::ffff:127.x.y.z) and ``localhost``."""
-    if host == "localhost":
-        return True
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
-    return ip.is_loopback or bool(mapped and mapped.is_loopback)
 
 
 def command(host: str, port: int) -> list[str]:

@@ -51,7 +51,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from . import lexical
+from . import endpoints, lexical
 from .config import MANIFEST_SUFFIX
 from .endpoints import Endpoint
 from .errors import EmptyCollectionError, RagkitError, ServerError
@@ -236,6 +236,7 @@ class Store:
         import chromadb
 
         try:
+            endpoints.bypass_proxies(endpoint.host)  # chromadb's httpx reads proxy variables
             client = chromadb.HttpClient(
                 host=endpoint.host, port=endpoint.port, ssl=endpoint.tls, settings=_chroma_settings()
             )

@@ -101,3 +101,19 @@ def test_gpu_layers_auto_all_or_a_number(tmp_path: Path) -> None:
         load_settings(environ=env | {"RAGKIT_N_GPU_LAYERS": "-2"})
     assert gpu_layers(7) == 7 and gpu_layers(None) == (-1 if accelerator() else 0)
     assert placement(0, 2) == "CPU, 2 threads"
+
+
+def test_settings_that_name_a_server_leave_the_environment_alone(tmp_path: Path) -> None:
+    import os
+
+    from ragkit.config import as_environment
+
+    before = dict(os.environ)
+    settings = load_settings({"store_url": "http://127.0.0.1:8000", "allow_remote": ("gpu-box",)}, environ={})
+    assert dict(os.environ) == before  # no NO_PROXY written until a client is built
+    assert as_environment(settings, ["store_url", "allow_remote", "min_confidence"]) == {
+        "RAGKIT_STORE_URL": "http://127.0.0.1:8000",
+        "RAGKIT_ALLOW_REMOTE": "gpu-box",
+        "RAGKIT_MIN_CONFIDENCE": "",
+    }
+    assert load_settings(environ=as_environment(settings, ["store_url", "allow_remote"])) == settings
