@@ -81,18 +81,27 @@ def sample_kit(tmp_path_factory: pytest.TempPathFactory, isolated_env: None) -> 
 
 
 @pytest.fixture(scope="session")
-def servers(tmp_path_factory: pytest.TempPathFactory, isolated_env: None) -> Iterator[dict[str, str]]:
-    """A real Chroma server and a real model server (llama-cpp-python's, the 0.5B) on free
-    loopback ports for the whole session, as ``RAGKIT_STORE_URL``/``RAGKIT_LLM_URL`` values."""
+def store_server(tmp_path_factory: pytest.TempPathFactory, isolated_env: None) -> Iterator[dict[str, str]]:
+    """A real Chroma server on a free loopback port for the whole session, as a ``RAGKIT_STORE_URL`` value."""
+    from .servers import chroma_server
+
+    logs = tmp_path_factory.mktemp("store-server-logs")
+    with chroma_server(tmp_path_factory.mktemp("chroma-server"), log_dir=logs) as store_url:
+        yield {"RAGKIT_STORE_URL": store_url}
+
+
+@pytest.fixture(scope="session")
+def servers(
+    store_server: dict[str, str], tmp_path_factory: pytest.TempPathFactory, isolated_env: None
+) -> Iterator[dict[str, str]]:
+    """The Chroma server and a real model server (llama-cpp-python's, the 0.5B) on free loopback
+    ports, as ``RAGKIT_STORE_URL``/``RAGKIT_LLM_URL`` values; started only for tests that answer."""
     from ragkit import models
     from ragkit.llm import default_threads
 
-    from .servers import chroma_server, model_server
+    from .servers import model_server
 
-    logs = tmp_path_factory.mktemp("server-logs")
+    logs = tmp_path_factory.mktemp("model-server-logs")
     gguf, label = models.resolve_llm(TEST_MODEL, load_settings().models_dir)
-    with (
-        chroma_server(tmp_path_factory.mktemp("chroma-server"), log_dir=logs) as store_url,
-        model_server(gguf, label, threads=default_threads(), log_dir=logs) as llm_url,
-    ):
-        yield {"RAGKIT_STORE_URL": store_url, "RAGKIT_LLM_URL": llm_url}
+    with model_server(gguf, label, threads=default_threads(), log_dir=logs) as llm_url:
+        yield store_server | {"RAGKIT_LLM_URL": llm_url}

@@ -137,10 +137,22 @@ def test_a_reply_cut_short_by_the_model_server_is_an_error() -> None:
 # -- the store server ----------------------------------------------------------------------------
 
 
+def test_chromadbs_private_http_session_gets_the_store_timeout(store_server: dict[str, str], tmp_path: Path) -> None:
+    # ragkit sets chromadb's private httpx session's timeout (chromadb has no setting for it):
+    # when a chromadb release moves that session, this fails instead of the timeout silently going.
+    import httpx
+
+    from ragkit.store import SERVER_TIMEOUT_SECONDS
+
+    [kit] = machines(store_server, tmp_path, "timeout")
+    session = kit.store._chroma()._server._session
+    assert isinstance(session, httpx.Client) and session.timeout.read == SERVER_TIMEOUT_SECONDS
+
+
 def test_ingest_reingest_remove_and_search_match_the_embedded_store(
-    servers: dict[str, str], docs_copy: Path, tmp_path: Path
+    store_server: dict[str, str], docs_copy: Path, tmp_path: Path
 ) -> None:
-    env, name = store_only(servers), "backend-store"
+    env, name = store_only(store_server), "backend-store"
     embedded, first, second = tmp_path / "embedded", tmp_path / "machine-a", tmp_path / "machine-b"
     for data_dir, e in ((embedded, None), (first, env)):
         result = ragkit_cli("--data-dir", str(data_dir), "ingest", "-q", str(docs_copy), "-c", name, env=e)
@@ -177,10 +189,10 @@ def test_ingest_reingest_remove_and_search_match_the_embedded_store(
 
 
 def test_a_reader_fetches_the_document_records_only_after_a_change(
-    servers: dict[str, str], docs_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store_server: dict[str, str], docs_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     name = "backend-changes"
-    writer, reader = machines(servers, tmp_path, "writer", "reader")
+    writer, reader = machines(store_server, tmp_path, "writer", "reader")
     files = sorted(docs_copy.iterdir())
     assert not writer.ingest(files[:2], collection=name).failed
     monkeypatch.setattr(store_module, "SYNC_SECONDS", 0.0)  # every read syncs
@@ -206,10 +218,10 @@ def test_a_reader_fetches_the_document_records_only_after_a_change(
 
 
 def test_repair_leaves_another_machines_ingest_in_flight_alone(
-    servers: dict[str, str], docs_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store_server: dict[str, str], docs_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     name = "backend-in-flight"
-    mine, theirs = machines(servers, tmp_path, "mine", "theirs")
+    mine, theirs = machines(store_server, tmp_path, "mine", "theirs")
     assert not mine.ingest([docs_copy / "it_security_policy.md"], collection=name).failed
     # The other machine has upserted a document's vectors and not yet published its record.
     path = str(docs_copy / "employee_handbook.pdf")
@@ -236,10 +248,10 @@ def test_chromadb_settings_ignore_the_environment(monkeypatch: pytest.MonkeyPatc
     assert settings.chroma_api_impl != "chromadb.api.fastapi.FastAPI"
 
 
-def test_two_concurrent_ingests_into_one_server(servers: dict[str, str], docs_copy: Path, tmp_path: Path) -> None:
+def test_two_concurrent_ingests_into_one_server(store_server: dict[str, str], docs_copy: Path, tmp_path: Path) -> None:
     """Two machines (two data dirs) ingest overlapping halves at once: the server ends with
     exactly the chunks of one clean embedded ingest of the union, none lost or doubled."""
-    env, name = store_only(servers), "backend-concurrent"
+    env, name = store_only(store_server), "backend-concurrent"
     files = sorted(docs_copy.iterdir())
     halves = [files[:3], files[1:]]
     runs = [
@@ -282,7 +294,7 @@ def _ids_of(kit: Ragkit, collection: str, path: str) -> list[str]:
     return [chunk_id(path, doc.sha256, n) for n in range(doc.chunks)]
 
 
-def test_eval_retrieval_through_the_store_server_matches_embedded(servers: dict[str, str], tmp_path: Path) -> None:
+def test_eval_retrieval_through_the_store_server_matches_embedded(store_server: dict[str, str], tmp_path: Path) -> None:
     args = [
         "eval",
         "retrieval",
@@ -293,7 +305,7 @@ def test_eval_retrieval_through_the_store_server_matches_embedded(servers: dict[
     ]
     args += ["--qrels", str(EVAL_DATA / "qrels.tsv"), "--json", "-q"]
     embedded = cli_json(*args, "--run-out", str(tmp_path / "embedded.run"))
-    served = cli_json(*args, "--run-out", str(tmp_path / "served.run"), env=store_only(servers))
+    served = cli_json(*args, "--run-out", str(tmp_path / "served.run"), env=store_only(store_server))
     for a, b in zip(embedded["pipelines"], served["pipelines"], strict=True):  # type: ignore[index]
         assert a["scores"] == pytest.approx(b["scores"], abs=1e-4)
     assert (tmp_path / "embedded.run").read_text().split("\n")[:5] == (tmp_path / "served.run").read_text().split("\n")[
@@ -304,7 +316,7 @@ def test_eval_retrieval_through_the_store_server_matches_embedded(servers: dict[
 
     from ragkit.endpoints import parse as endpoint
 
-    url = endpoint("store_url", servers["RAGKIT_STORE_URL"], ())
+    url = endpoint("store_url", store_server["RAGKIT_STORE_URL"], ())
     names = [c.name for c in chromadb.HttpClient(host=url.host, port=url.port).list_collections()]
     assert not [n for n in names if n.startswith("eval")], names
 
