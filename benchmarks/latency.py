@@ -32,9 +32,10 @@ from pathlib import Path
 import numpy as np
 
 from ragkit import Ragkit, load_settings
-from ragkit.answer import is_relevant, language_of
+from ragkit.answer import is_relevant
 from ragkit.chunk import Chunker, HFTokenizer
 from ragkit.llm import Generation
+from ragkit.prompt import language_of
 from ragkit.records import Chunk, DocumentInfo, Page
 
 ROOT = Path(__file__).resolve().parent.parent

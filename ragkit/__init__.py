@@ -10,10 +10,10 @@ before any library that could phone home is imported.
 """
 
 from . import _offline  # noqa: F401  (must stay the first import)
-from .answer import quote
 from .config import Settings, collection_name, load_settings
 from .errors import ConfigError, EmptyCollectionError, ModelError, ParseError, RagkitError, ServerError
 from .library import FILE_TYPES, Ragkit
+from .prompt import quote
 from .records import (
     Answer,
     Box,

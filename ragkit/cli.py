@@ -18,15 +18,16 @@ from typing import Any
 import click
 
 from . import __version__, conversation_markdown  # importing the package applies the offline switches first
-from .answer import quote
-from .config import load_settings
+from .config import as_environment, load_settings
+from .endpoints import is_loopback
 from .errors import RagkitError
 from .evaluate import evaluate_qa, evaluate_retrieval
 from .library import Ragkit, display_path
 from .passwords import Passwords
+from .prompt import quote
 from .records import Answer, FileResult
 from .retrieve import PIPELINES
-from .serve import EXPOSED_ENV, PASSWORD_ENV, free_port, is_loopback
+from .serve import EXPOSED_ENV, PASSWORD_ENV, free_port
 from .serve import command as serve_command
 from .serve import run as run_page
 from .stream import CORRECTED, WITHHELD
@@ -323,7 +324,7 @@ def chat(ctx: click.Context, collection: str | None, top_k: int | None, model: s
     Type a question and press Enter; an empty line, "exit" or Ctrl-D ends the session.
     """
     kit = _kit(ctx, collection=collection, top_k=top_k, model=model)
-    kit.store.require_documents(kit.settings.collection)
+    kit.require_documents()
     click.echo(
         f"ragkit chat · collection {kit.settings.collection!r} · model {kit.settings.model}. "
         "Empty line or Ctrl-D to quit.",
@@ -365,10 +366,8 @@ def chat(ctx: click.Context, collection: str | None, top_k: int | None, model: s
 def ui(ctx: click.Context, port: int | None, host: str, expose: bool) -> None:
     """Open the ragkit page in the browser (Streamlit, on 127.0.0.1 by default)."""
     kit = _kit(ctx)
-    env = dict(os.environ)
-    for name, value in ctx.obj.items():  # the group's flags reach the page as its RAGKIT_* settings
-        if value is not None and name != "config":
-            env[f"RAGKIT_{name.upper()}"] = ",".join(value) if isinstance(value, tuple) else str(value)
+    given = [name for name, value in ctx.obj.items() if value is not None and name != "config"]
+    env = dict(os.environ) | as_environment(kit.settings, given)  # the group's flags reach the page
     if ctx.obj.get("config"):
         env["RAGKIT_CONFIG"] = str(ctx.obj["config"])
     env.pop(EXPOSED_ENV, None)

@@ -79,7 +79,7 @@ class Settings:
     #: ragkit declines when the evidence sentences and their neighbours hold less than this
     #: share of the question's terms, each weighted by its rarity among the prompt's sentences
     #: (0: never on that ground). Chosen on a dev split (docs/benchmarks.md).
-    min_coverage: float = 0.5
+    min_coverage: float = 0.0
     #: Chunk size and overlap, in embedder tokens (MiniLM reads at most 256).
     chunk_tokens: int = 200
     chunk_overlap: int = 40

@@ -22,21 +22,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from . import followup, highlight, injection, models, retrieve
-from .answer import (
-    REFUSALS,
-    Draft,
-    Prompt,
-    build_plain_messages,
-    build_prompt,
-    check,
-    generate,
-    generate_plain,
-    is_relevant,
-    language_of,
-    quote,
-    with_marks,
-)
+from . import answer, followup, highlight, models, retrieve
 from .chunk import Chunker, HFTokenizer
 from .config import Settings, collection_name, load_settings
 from .discover import Limits
@@ -50,14 +36,13 @@ from .llm import ChatModel, LocalLLM, RemoteLLM
 from .parse import PARSERS
 from .parse.worker import ParseWorker
 from .passwords import Passwords
-from .records import Answer, Chunk, DocumentInfo, Evidence, Hit, IngestReport, PageView, Source, Timings, Unsupported
+from .prompt import Prompt, build_plain_messages, build_prompt, language_of, quote
+from .records import Answer, Chunk, DocumentInfo, Hit, IngestReport, PageView, Source, Timings
 from .retrieve import DocumentHit, Retriever
 from .store import Consistency, Store
 from .stream import AnswerStream, Preview
 
 log = logging.getLogger(__name__)
-#: Passages shown under a declined answer, so the user sees what came closest.
-CLOSEST_ON_DECLINE = 3
 #: Sentences shown while the model reads: one from each of the best passages.
 PREVIEWS = 3
 #: Characters allowed in stored upload names; anything else becomes "_".
@@ -466,57 +451,34 @@ class Ragkit:
         timings = Timings(
             retrieval_ms=(time.perf_counter() - retrieval_started) * 1000, device=getattr(llm, "device", "model server")
         )
-        language = language_of(question)
-        relevant = [h for h in hits if is_relevant(h, self.settings.min_score, language)] if chosen.guarded else hits
-
-        if on_preview and relevant:
+        passages = answer.relevant(hits, self.settings.min_score, question) if chosen.guarded else hits
+        if on_preview and passages:
             on_preview(
                 [
                     Preview(n, h.chunk.doc_path, h.chunk.page, quote(h.chunk.text, standalone), h.score)
-                    for n, h in enumerate(relevant[:PREVIEWS], start=1)
+                    for n, h in enumerate(passages[:PREVIEWS], start=1)
                 ]
             )
-        declined, cited, text = True, set(), REFUSALS[language]
-        draft: Draft | None = None
-        coverage: float | None = None
-        found: list[Evidence] = []
-        unsupported: list[Unsupported] = []
-        if relevant and not chosen.guarded:  # the baseline keeps the model's words and shows every passage
-            plain = generate_plain(
+        policy = answer.Policy(
+            self._min_confidence(llm), self.settings.min_coverage, self.settings.max_tokens, self.settings.temperature
+        )
+        if passages and not chosen.guarded:  # the baseline keeps the model's words and shows every passage
+            messages = self.messages(standalone, passages, pipeline=pipeline)
+            reply = answer.respond_plainly(llm, question, passages, policy=policy, messages=messages, on_token=on_token)
+        else:
+            reply = answer.respond(
                 llm,
-                self.messages(standalone, relevant, pipeline=pipeline),
-                max_tokens=self.settings.max_tokens,
-                temperature=self.settings.temperature,
+                question,
+                hits,
+                passages,
+                policy=policy,
+                prompt=lambda: self.prompt(standalone, passages),
+                document_text=lambda path: self.store.document_text(name, path),
+                asked=followup.asked(standalone),
                 on_token=on_token,
             )
-            timings.record(plain.generation, plain.first_token_at, started)
-            declined, text, cited = plain.declined, plain.text, set(range(1, len(relevant) + 1))
-        elif relevant:
-            prompt = self.prompt(standalone, relevant)
-            draft = generate(
-                llm,
-                prompt,
-                max_tokens=self.settings.max_tokens,
-                temperature=self.settings.temperature,
-                min_confidence=self._min_confidence(llm),
-                on_token=on_token,
-            )
-            timings.record(draft.generation, draft.first_token_at, started)
-            if not draft.declined:
-                verdict = check(
-                    followup.asked(standalone),
-                    draft,
-                    prompt,
-                    relevant,
-                    lambda path: self.store.document_text(name, path),
-                    min_coverage=self.settings.min_coverage,
-                )
-                found, unsupported, coverage = verdict.evidence, verdict.unsupported, verdict.coverage
-                if verdict.passed:
-                    declined, text = False, with_marks(draft.answer, found)
-                    cited = {e.source for e in found}
-        shown = relevant if relevant and not declined else (relevant or hits)[:CLOSEST_ON_DECLINE]
-        text = injection.unlisted_links(text, [h.chunk.text for h in shown])
+        if reply.generation is not None:
+            timings.record(reply.generation, reply.first_token_at, started)
         timings.total_ms = (time.perf_counter() - started) * 1000
         sources = [
             Source(
@@ -526,22 +488,22 @@ class Ragkit:
                 chunk_id=h.chunk.id,
                 text=h.chunk.text,
                 score=h.score,
-                cited=n in cited,
+                cited=n in reply.cited,
                 flags=h.chunk.flags,
             )
-            for n, h in enumerate(shown, start=1)
+            for n, h in enumerate(reply.shown, start=1)
         ]
         return Answer(
             question=question,
-            answer=text,
-            declined=declined,
+            answer=reply.text,
+            declined=reply.declined,
             sources=sources,
             timings=timings,
             model=llm.label,
             standalone_question=standalone,
-            evidence=[] if declined else found,
-            unsupported=unsupported,
-            confidence=draft.probability if draft else None,
-            coverage=coverage,
-            draft=draft.answer if draft and not draft.declined else "",
+            evidence=[] if reply.declined else reply.evidence,
+            unsupported=reply.unsupported,
+            confidence=reply.confidence,
+            coverage=reply.coverage,
+            draft=reply.draft,
         )

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from .answer import quote
 from .focus import reflow
+from .prompt import quote
 
 #: Characters that start images, links, HTML and escapes in Markdown.
 _ACTIVE = re.compile(r"([\\\[\]!<>])")

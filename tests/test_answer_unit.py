@@ -12,9 +12,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from ragkit.answer import PROBE_TOKENS, Draft, build_prompt, check, generate, language_of, quote, with_marks
+from ragkit.answer import PROBE_TOKENS, Draft, generate
+from ragkit.checks import check, with_marks
 from ragkit.focus import sentences
 from ragkit.llm import Generation
+from ragkit.prompt import build_prompt, language_of, quote
 from ragkit.records import Chunk, Hit
 
 
@@ -138,8 +140,7 @@ def test_language_detection() -> None:
 
 def verdict(answer: str, ids: list[int], question: str = "How many unused days can be carried over?", p: float = 0.9):
     prompt = build_prompt(question, HITS, [sentences(h.chunk.text) for h in HITS])
-    draft = Draft(answer, ids, False, p, None, Generation())
-    return check(question, draft, prompt, HITS)
+    return check(question, answer, ids, prompt, HITS)
 
 
 def test_right_passage_wrong_number_is_declined() -> None:
@@ -168,12 +169,12 @@ def test_the_questions_own_year_must_be_in_the_evidence() -> None:
 def test_a_name_the_question_asks_about_may_stand_elsewhere_in_the_document() -> None:
     question = "How many unused Northwind days can be carried over?"
     prompt = build_prompt(question, HITS, [sentences(h.chunk.text) for h in HITS])
-    draft = Draft("5 days", [2], False, 0.9, None, Generation())
-    assert [u.claim for u in check(question, draft, prompt, HITS).unsupported] == ["Northwind"]
+    draft = ("5 days", [2])
+    assert [u.claim for u in check(question, *draft, prompt, HITS).unsupported] == ["Northwind"]
     titled = {"/docs/a.pdf": "Northwind Analytics Ltd. - Employee Handbook"}  # the document's first page
-    assert check(question, draft, prompt, HITS, lambda path: titled.get(path, "")).passed
+    assert check(question, *draft, prompt, HITS, lambda path: titled.get(path, "")).passed
     elsewhere = {"/docs/b.md": "Northwind canteen rules"}  # another document naming it proves nothing
-    assert not check(question, draft, prompt, HITS, lambda path: elsewhere.get(path, "")).passed
+    assert not check(question, *draft, prompt, HITS, lambda path: elsewhere.get(path, "")).passed
 
 
 def test_evidence_moves_to_a_sentence_that_refers_back_to_the_named_one() -> None:
@@ -181,7 +182,7 @@ def test_evidence_moves_to_a_sentence_that_refers_back_to_the_named_one() -> Non
     hits = [hit("The giant granadilla is the largest passion fruit. It grows wild in tropical America.")]
     question = "Where does the giant granadilla grow?"
     prompt = build_prompt(question, hits, [sentences(h.chunk.text) for h in hits])
-    result = check(question, Draft("tropical America", [1], False, 0.9, None, Generation()), prompt, hits)
+    result = check(question, "tropical America", [1], prompt, hits)
     assert result.passed and [e.sentence for e in result.evidence] == ["It grows wild in tropical America."]
 
 
@@ -189,26 +190,26 @@ def test_evidence_about_something_else_than_the_question_is_declined() -> None:
     # The topic is in the documents, the fact is not: nothing says how long sick days carry over.
     question = "How many unused sick days can be carried over?"
     prompt = build_prompt(question, HITS, [sentences(h.chunk.text) for h in HITS])
-    draft = Draft("5 days", [2], False, 0.9, None, Generation())
-    result = check(question, draft, prompt, HITS, min_coverage=0.6)
+    draft = ("5 days", [2])
+    result = check(question, *draft, prompt, HITS, min_coverage=0.6)
     assert not result.passed and [(u.claim, u.kind) for u in result.unsupported] == [("sick", "terms")]
     assert 0 < result.coverage < 0.6
-    assert check(question, draft, prompt, HITS, min_coverage=0.0).passed
-    covered = check("How many unused days can be carried over?", draft, prompt, HITS, min_coverage=0.6)
+    assert check(question, *draft, prompt, HITS, min_coverage=0.0).passed
+    covered = check("How many unused days can be carried over?", *draft, prompt, HITS, min_coverage=0.6)
     assert covered.passed and covered.coverage == 1.0
 
 
 def test_chinese_question_terms_must_stand_near_the_evidence() -> None:
     hits = [hit("在一线城市出差时，住宿费每晚上限为600元。其他城市每晚上限为400元。", 1, "/docs/travel.md")]
-    draft = Draft("600元", [1], False, 0.9, None, Generation())
+    draft = ("600元", [1])
     asked = "在一线城市出差时，每晚的住宿费上限是多少？"
     abroad = "在境外出差时，每晚的住宿费上限是多少？"
     for question, passes in ((asked, True), (abroad, False)):
         prompt = build_prompt(question, hits, [sentences(h.chunk.text) for h in hits])
-        result = check(question, draft, prompt, hits, min_coverage=0.6)
+        result = check(question, *draft, prompt, hits, min_coverage=0.6)
         assert result.passed is passes, (question, result)
     prompt = build_prompt(abroad, hits, [sentences(h.chunk.text) for h in hits])
-    assert check(abroad, draft, prompt, hits, min_coverage=0.6).unsupported[0].claim.startswith("境外出")
+    assert check(abroad, *draft, prompt, hits, min_coverage=0.6).unsupported[0].claim.startswith("境外出")
 
 
 def test_model_marks_are_not_streamed() -> None:

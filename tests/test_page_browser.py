@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from ragkit import Box
 from ragkit.serve import free_port
 
 from .conftest import SAMPLE_DOCS
@@ -176,21 +177,29 @@ def upload_and_ask(url: str, shot: Path, tmp_path: Path) -> tuple[str, list[str]
             expect(picture).to_be_visible(timeout=30_000)
             page.wait_for_function("img => img.complete && img.naturalWidth > 1000", arg=picture.element_handle())
             picture.scroll_into_view_if_needed()
+            page.wait_for_function(f"e => ({HIGHLIGHTED})(e).length > 0", arg=expander.element_handle(), timeout=30_000)
             marked = expander.evaluate(HIGHLIGHTED)
-            assert marked, "no sentence is highlighted in the passage text"
             served = tmp_path / "served.png"
-            served.write_bytes(page.request.get(url + str(picture.get_attribute("src"))).body())
+            served.write_bytes(page.request.get(picture.evaluate("img => img.src")).body())  # absolute
             words = " ".join(marked[0].split()[:4])  # PDFium finds these on one line of the page
             boxes = char_boxes(HANDBOOK, 2, words)
             assert boxes, words
-            assert all(marked_share(served, HANDBOOK, 2, b) > 0.3 for b in boxes), words
+            span = Box(
+                min(b.left for b in boxes),
+                min(b.bottom for b in boxes),
+                max(b.right for b in boxes),
+                max(b.top for b in boxes),
+            )
+            assert marked_share(served, HANDBOOK, 2, span) > 0.3, words  # yellow under those characters
+            after = char_boxes(HANDBOOK, 2, "Exceptions apply only")  # the next sentence stays unmarked
+            assert after and marked_share(served, HANDBOOK, 2, after[0]) == 0
 
             # A DOCX source: its sentence highlighted in the text around it (its section).
             chat.fill(DOCX_QUESTION)
             chat.press("Enter")
             expander = open_source(page, 5, "board_minutes_2026_q3.docx · page 1")
-            marked = expander.evaluate(HIGHLIGHTED)
-            assert marked and "Lisbon" in expander.inner_text(), marked
+            page.wait_for_function(f"e => ({HIGHLIGHTED})(e).length > 0", arg=expander.element_handle(), timeout=30_000)
+            assert "Lisbon" in expander.inner_text()
             expander.scroll_into_view_if_needed()
         finally:  # also when a step fails: the screenshot shows why
             page.screenshot(path=str(shot), full_page=True)
