@@ -5,7 +5,9 @@ are compared on the same questions: the ids every file holds. Grades come from t
 file with ragkit's own metrics (SQuAD normalization; CMRC 2018's longest-common-substring F1
 for Chinese). *cited gold* means a passage the answer cites is the question's own passage;
 *evidence holds gold* (citation precision) that the quoted evidence sentences contain a gold
-answer, for answers files that carry evidence. Run from the repository root:
+answer, for answers files that carry evidence. A run made at ``RAGKIT_MIN_CONFIDENCE=0`` is
+graded as at another threshold with ``LABEL@T=answers.jsonl`` (answers whose confidence is below
+``T`` count as declined, as in a run at ``T``). Run from the repository root:
 
     .venv/bin/python benchmarks/compare_answers.py --questions ../shared/eval/squad2_open/open_questions.jsonl \\
         before=benchmarks/results/before/squad2_answers.jsonl after=benchmarks/results/after/squad2_answers.jsonl
@@ -64,13 +66,22 @@ def grade(rows: list[dict[str, Any]], golds: dict[str, Any]) -> dict[str, float 
     }
 
 
+def _at(rows: dict[str, dict[str, Any]], label: str) -> dict[str, dict[str, Any]]:
+    """``rows`` as a run at the threshold a ``LABEL@T`` label names would have answered them."""
+    if "@" not in label:
+        return rows
+    threshold = float(label.rsplit("@", 1)[1])
+    below = {i for i, r in rows.items() if r.get("confidence") is not None and r["confidence"] < threshold}
+    return {i: r | {"declined": True, "evidence": []} if i in below else r for i, r in rows.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=Path, required=True)
     parser.add_argument("runs", nargs="+", help="LABEL=answers.jsonl")
     args = parser.parse_args()
     golds = {q.id: q for q in read_questions(args.questions)}
-    runs = {label: _read(Path(path)) for label, path in (run.split("=", 1) for run in args.runs)}
+    runs = {label: _at(_read(Path(path)), label) for label, path in (run.split("=", 1) for run in args.runs)}
     common = set.intersection(*(set(rows) for rows in runs.values()))
     table = {label: grade([rows[i] for i in sorted(common)], golds) for label, rows in runs.items()}
     print(f"{len(common)} questions answered by every run")

@@ -93,7 +93,7 @@ def ablation(rows: list[dict[str, Any]], at: Thresholds, checks: tuple[str, ...]
     without them would have no draft to grade."""
     kept_rows = []
     for row in rows:
-        kinds = {u["where"] for u in row["unsupported"]}
+        kinds = {"coverage" if u["kind"] == "terms" else u["where"] for u in row["unsupported"]}
         declined = (
             not row.get("draft")
             or ("confidence" in checks and _below(row.get("confidence"), at.confidence))

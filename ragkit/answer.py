@@ -282,7 +282,6 @@ def respond(
 
 def respond_plainly(
     llm: ChatModel,
-    question: str,
     hits: Sequence[Hit],
     *,
     policy: Policy,

@@ -103,7 +103,7 @@ def model_checks(kit: Ragkit) -> Iterator[Check]:
     remote = bool(kit.settings.llm_url)  # the answer model is the server's; the embedder is still local
     try:
         if not remote:
-            models.resolve_llm(kit.settings.model, kit.settings.models_dir)
+            models.resolve_llm(kit.settings.model, kit.settings.models_dir, rehash=True)
         models.embedder_dir()
         verified = ""
     except RagkitError as exc:

@@ -104,6 +104,7 @@ class Ragkit:
         if "store" in self.__dict__:  # opened on first use: nothing to close before
             self.store.close()
             del self.__dict__["store"]
+            self.__dict__.pop("retriever", None)  # it holds the store
 
     def __enter__(self) -> Ragkit:
         return self
@@ -464,7 +465,7 @@ class Ragkit:
         )
         if passages and not chosen.guarded:  # the baseline keeps the model's words and shows every passage
             messages = self.messages(standalone, passages, pipeline=pipeline)
-            reply = answer.respond_plainly(llm, question, passages, policy=policy, messages=messages, on_token=on_token)
+            reply = answer.respond_plainly(llm, passages, policy=policy, messages=messages, on_token=on_token)
         else:
             reply = answer.respond(
                 llm,
@@ -501,7 +502,7 @@ class Ragkit:
             timings=timings,
             model=llm.label,
             standalone_question=standalone,
-            evidence=[] if reply.declined else reply.evidence,
+            evidence=reply.evidence,
             unsupported=reply.unsupported,
             confidence=reply.confidence,
             coverage=reply.coverage,

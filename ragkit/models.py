@@ -132,7 +132,7 @@ _RECORD = "verified.json"
 
 def _identity(path: Path, expected: str) -> dict[str, object]:
     """What a changed or replaced file cannot keep: size, inode, modification and change times
-    (``ctime`` cannot be set back by a user), and the hash it was checked against."""
+    (on Linux and macOS ``ctime`` cannot be set back by a user), and the hash it was checked against."""
     stat = path.stat()
     return {
         "size": stat.st_size,
@@ -174,7 +174,8 @@ def verify(path: Path, expected: str, label: str, remedy: str = _REASSEMBLE, rec
     with _verify_lock:
         if key in _verified:
             return
-        if record is not None and _recorded(record).get(str(path)) == _identity(path, expected):
+        before = _identity(path, expected)
+        if record is not None and _recorded(record).get(str(path)) == before:
             _verified.add(key)
             return
         actual = sha256_file(path)
@@ -183,7 +184,7 @@ def verify(path: Path, expected: str, label: str, remedy: str = _REASSEMBLE, rec
                 f"{path}: sha256 mismatch for {label} (expected {expected[:12]}…, got {actual[:12]}…); {remedy}"
             )
         _verified.add(key)
-        if record is not None:
+        if record is not None and _identity(path, expected) == before:  # not replaced while it was read
             _remember(record, path, expected)
 
 
@@ -216,7 +217,7 @@ def assembled_path(spec: ModelSpec, models_dir: Path) -> Path:
     return models_dir / spec.filename
 
 
-def ensure_llm(spec: ModelSpec, models_dir: Path) -> Path:
+def ensure_llm(spec: ModelSpec, models_dir: Path, *, rehash: bool = False) -> Path:
     """Return the verified GGUF of a packaged LLM, assembling it first if needed.
 
     A file lock makes concurrent first runs (CLI and page at once) assemble only once.
@@ -230,7 +231,7 @@ def ensure_llm(spec: ModelSpec, models_dir: Path) -> Path:
             if parts is None:
                 raise ModelError(f"model {spec.name} is not installed: {spec.install_hint}")
             _assemble(spec, parts, target)
-    verify(target, spec.sha256, spec.name, record=models_dir / _RECORD)
+    verify(target, spec.sha256, spec.name, record=None if rehash else models_dir / _RECORD)
     return target
 
 
@@ -306,17 +307,18 @@ def register(path: Path, models_dir: Path, name: str | None = None) -> UserModel
     return entry
 
 
-def resolve_llm(model: str, models_dir: Path) -> tuple[Path, str]:
+def resolve_llm(model: str, models_dir: Path, *, rehash: bool = False) -> tuple[Path, str]:
     """Map the ``model`` setting to a verified GGUF file and a label.
 
     ``model`` is a packaged model (pinned hash), a name registered with ``ragkit models add``
     (the hash pinned then), or the path of a registered file. Any other file is refused: a GGUF
     runs native code over its contents and carries a chat template, so ragkit loads only bytes
-    whose hash someone pinned.
+    whose hash someone pinned. ``rehash`` reads the whole file again even when this version of
+    it was verified before (``ragkit doctor``).
     """
     spec = REGISTRY.get(model)
     if spec is not None and spec.kind == "llm":
-        return ensure_llm(spec, models_dir), spec.name
+        return ensure_llm(spec, models_dir, rehash=rehash), spec.name
     registered = user_models(models_dir)
     entry = registered.get(model)
     if entry is None:
@@ -338,7 +340,7 @@ def resolve_llm(model: str, models_dir: Path) -> tuple[Path, str]:
         entry.sha256,
         entry.name,
         "the file changed since it was registered: run `ragkit models add` on it again only if you trust it",
-        record=models_dir / _RECORD,
+        record=None if rehash else models_dir / _RECORD,
     )
     return path, entry.name
 

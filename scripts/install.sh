@@ -7,7 +7,7 @@
 #   2. llama-cpp-python compiled from source (6-7 minutes on 2 cores). On x86-64 it is built
 #      for the CPU's own AVX2/AVX-512 features but never AMX, instead of -march=native: some
 #      virtual machines advertise AMX without enabling it, and a native build then dies with
-#      SIGILL at the first matrix multiply. This wheel replaces any native one in pip's cache;
+#      SIGILL at the first matrix multiply. This wheel replaces any native one in pip's cache.
 #      On macOS arm64 llama.cpp's own default build uses Metal (the Apple GPU); with
 #      --gpu cuda it is built for NVIDIA GPUs (needs the CUDA toolkit's nvcc). ragkit then
 #      offloads every layer (setting n_gpu_layers, `auto`);
@@ -60,8 +60,8 @@ if ! "$py" -c "import llama_cpp" 2>/dev/null ||
     { [[ $gpu == cuda ]] && ! "$py" -c "import llama_cpp, sys; sys.exit(not llama_cpp.llama_supports_gpu_offload())"; }; then
     echo "Building llama-cpp-python from source (about 7 minutes on 2 cores)..." >&2
     "$py" -m pip cache remove llama_cpp_python >/dev/null 2>&1 || true
-    replace=()
-    [[ $gpu == cuda ]] && replace=(--force-reinstall --no-cache-dir)  # over a CPU-only build
+    replace=()  # over an installed CPU-only build: that package alone, its dependencies kept
+    [[ $gpu == cuda ]] && "$py" -c "import llama_cpp" 2>/dev/null && replace=(--force-reinstall --no-deps --no-cache-dir)
     CMAKE_ARGS="$build_args" "$py" -m pip install --quiet ${replace[@]+"${replace[@]}"} "llama-cpp-python>=0.3.0"
 fi
 

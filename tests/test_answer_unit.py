@@ -245,3 +245,25 @@ def test_streamed_pieces_cannot_form_images_links_or_html() -> None:
     rendered = highlighted_passage(passage, "14 characters")
     assert ":yellow-background[**Every password must be at least 14 characters long\\.**]" in rendered
     assert "![](" not in rendered
+
+
+def test_the_policy_answers_declines_and_shows_what_it_read() -> None:
+    from ragkit.answer import CLOSEST_ON_DECLINE, REFUSALS, Policy, respond
+
+    question = "How many unused days can be carried over?"
+    policy = Policy(min_confidence=0.5, min_coverage=0.0, max_tokens=10, temperature=0)
+
+    def reply(pieces: list[str], passages: list[Hit]):  # noqa: ANN202 - a Reply
+        prompt = lambda: build_prompt(question, passages, [sentences(h.chunk.text) for h in passages])  # noqa: E731
+        return respond(
+            ScriptedLLM(pieces), question, HITS * 2, passages, policy=policy, prompt=prompt, document_text=str
+        )  # type: ignore[arg-type]
+
+    answered = reply(["Evidence: 2\nAnswer: 5 days"], HITS)
+    assert (answered.text, answered.declined, answered.cited) == ("5 days [1]", False, {1})
+    assert answered.shown == HITS and answered.draft == "5 days" and answered.evidence[0].page == 2
+    wrong = reply(["Evidence: 2\nAnswer: 25 days"], HITS)  # the number is not in its sentence
+    assert wrong.declined and wrong.text == REFUSALS["en"] and [u.claim for u in wrong.unsupported] == ["25"]
+    assert wrong.draft == "25 days" and wrong.evidence == [] and wrong.cited == set()
+    gated = reply(["never read"], [])  # no passage passed the gate: the model is not asked
+    assert gated.declined and gated.generation is None and gated.shown == (HITS * 2)[:CLOSEST_ON_DECLINE]

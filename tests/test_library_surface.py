@@ -15,12 +15,15 @@ from .conftest import TEST_MODEL
 def test_collections_models_and_close(tmp_path: Path) -> None:
     with Ragkit(load_settings({"data_dir": tmp_path / "data", "collection": "contracts"})) as kit:
         assert kit.collections() == ["contracts"]  # the configured one, though still empty
-        assert kit.answer_models()[0] == TEST_MODEL
+        names = kit.answer_models()
+        assert names[0] == TEST_MODEL and len(names) == len(set(names))  # the configured one first, once
+        assert "qwen2.5-coder-1.5b" in names  # an installed packaged model
         assert "stay on this computer" in kit.where_data_goes()
         with pytest.raises(EmptyCollectionError, match="contracts"):
             kit.require_documents()
         connection = kit.store._db
     with pytest.raises(sqlite3.ProgrammingError):  # closed on leaving the block
         connection.execute("SELECT 1")
+    assert "retriever" not in kit.__dict__  # nothing keeps the closed store
     assert kit.collections() == ["contracts"]  # used again, the store opens again
     kit.close()

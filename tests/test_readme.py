@@ -81,3 +81,11 @@ def test_readme_example_with_the_default_model(default_model_store: Path, row: t
     assert any(
         Path(s["file"]).name == file and s["page"] == wanted_page and number in s["text"] for s in data["sources"]
     ), data["sources"]
+
+
+def test_module_map_matches_the_tree() -> None:
+    section = README.split("## Development", 1)[1].split("```", 2)[1]
+    named = set(re.findall(r"\b([a-z_]+\.py)\b", section))
+    modules = {p.name for p in (ROOT / "ragkit").glob("*.py")}
+    assert modules - named == set(), "modules missing from the README's map"
+    assert {n for n in named if n not in modules and not (ROOT / "ui" / n).exists()} == set(), "named, not there"
