@@ -32,10 +32,9 @@ from pathlib import Path
 import numpy as np
 
 from ragkit import Ragkit, load_settings
-from ragkit.answer import is_relevant
+from ragkit.answer import relevant
 from ragkit.chunk import Chunker, HFTokenizer
 from ragkit.llm import Generation
-from ragkit.prompt import language_of
 from ragkit.records import Chunk, DocumentInfo, Page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,7 +55,7 @@ DECODE_PROMPT = "Explain step by step how a public library lends, renews and rec
 def direct_baseline(kit: Ragkit, question: str, max_tokens: int) -> tuple[float, float]:
     """(ms to first token, decode tokens/s) of llama.cpp alone on ragkit's prompt, cold cache."""
     llm = kit.llm()
-    hits = [h for h in kit.retrieve(question) if is_relevant(h, kit.settings.min_score, language_of(question))]
+    hits = relevant(kit.retrieve(question), kit.settings.min_score, question)
     messages = kit.messages(question, hits)
     raw = llm._llm  # the same llama_cpp.Llama object: same weights, threads and context
     raw.reset()
