@@ -298,6 +298,10 @@ class Ragkit:
         """Documents stored in a collection."""
         return self.store.documents(self._collection(collection))
 
+    def document_text(self, path: str | Path, collection: str | None = None) -> str:
+        """A stored document's text, its chunks joined in reading order (overlaps repeated); "" when not stored."""
+        return self.store.document_text(self._collection(collection), str(Path(path).expanduser().resolve()))
+
     def collections(self) -> list[str]:
         """The configured collection and every one that holds documents, sorted."""
         return sorted({self.settings.collection, *self.store.collections()})

@@ -106,7 +106,7 @@ def build(kit: Ragkit) -> RagkitMCP:
         with _reasons(ResourceError):
             for doc in kit.sources(collection):
                 if document_id(doc.path) == doc_id:
-                    return kit.store.document_text(collection, doc.path)
+                    return kit.document_text(doc.path, collection)
         raise ResourceNotFoundError(f"no document {doc_id} in collection {collection!r}")
 
     return server

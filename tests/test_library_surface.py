@@ -27,3 +27,13 @@ def test_collections_models_and_close(tmp_path: Path) -> None:
     assert "retriever" not in kit.__dict__  # nothing keeps the closed store
     assert kit.collections() == ["contracts"]  # used again, the store opens again
     kit.close()
+
+
+def test_a_stored_documents_text(tmp_path: Path) -> None:
+    from .conftest import SAMPLE_DOCS
+
+    with Ragkit(load_settings({"data_dir": tmp_path / "data"})) as kit:
+        policy = SAMPLE_DOCS / "it_security_policy.md"
+        kit.ingest([policy])
+        assert "14 characters" in kit.document_text(policy)
+        assert kit.document_text(SAMPLE_DOCS / "employee_handbook.pdf") == ""  # not stored
