@@ -268,7 +268,10 @@ class Ragkit:
             passwords=passwords,
         )
         with self._writing(on_wait), worker:
-            return ingestor.run([Path(p) for p in paths], prune=prune, progress=progress)
+            report = ingestor.run([Path(p) for p in paths], prune=prune, progress=progress)
+        for pruned in (f.path for f in report.files if f.status == "removed"):
+            highlight.forget(self._page_cache, Path(pruned))  # its rendered pages go with it
+        return report
 
     def add_uploads(
         self,

@@ -114,6 +114,20 @@ def test_removing_a_document_removes_its_rendered_pages(tmp_path: Path) -> None:
     assert not kept.exists() and not kept.parent.exists()
 
 
+def test_pruning_a_vanished_document_removes_its_rendered_pages(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    handbook = docs / HANDBOOK.name
+    handbook.write_bytes(HANDBOOK.read_bytes())
+    kit = Ragkit(load_settings({"data_dir": tmp_path / "data"}))
+    kit.ingest([docs])
+    kept = kit.show(handbook, 2, SENTENCE).png
+    assert kept is not None and kept.exists()
+    handbook.unlink()
+    report = kit.ingest([docs], prune=True)
+    assert [f.status for f in report.files] == ["removed"] and not kept.parent.exists()
+
+
 def test_other_formats_show_the_sentence_in_its_text(sample_kit: Ragkit) -> None:
     sentence = "The board approved a hiring plan of 22 new positions for 2027, including eight positions for the Lisbon office."
     view = sample_kit.show(MINUTES, 1, sentence)
