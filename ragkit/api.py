@@ -35,7 +35,6 @@ from .api_openai import (
     ChatRequest,
     Completion,
     SearchRequest,
-    closing_text,
     collection_of,
     conversation,
     error_body,
@@ -218,7 +217,7 @@ def create_app(kit: Ragkit, limits: Limits = Limits(), token: str | None = None)
                         yield _sse(completion.chunk({"content": event.text}))
             answer = answering.answer
             assert answer is not None  # set when the events end without an error
-            if tail := closing_text(answering):
+            if tail := answering.closing:
                 yield _sse(completion.chunk({"content": tail}))
             yield _sse(completion.chunk({}, finish_reason="stop", ragkit=extension(answer, answering.change)))
             if include_usage:

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from . import CORRECTED, WITHHELD, Answer, AnswerStream, Preview
+from . import Answer, Preview
 from .records import Hit
 
 #: The model name that means "the server's default collection" (as does an empty one).
@@ -125,20 +125,6 @@ def passage_json(hit: Hit) -> dict[str, Any]:
         "text": chunk.text,
         "flags": list(chunk.flags),
     }
-
-
-def closing_text(stream: AnswerStream) -> str:
-    """What follows the streamed text so that a plain client ends with the checked answer, the
-    same words ``ragkit query`` prints: a withheld reply says why, a corrected one is followed by
-    the checked text, added ``[n]`` marks are appended."""
-    answer = stream.answer
-    if answer is None:
-        raise RuntimeError("the stream has not ended")
-    if stream.change == WITHHELD:
-        return f"\n{answer.withheld}\n{stream.rest}"
-    if stream.change == CORRECTED and stream.streamed.strip():
-        return f"\n(as checked) {stream.rest}"
-    return stream.rest
 
 
 def usage(answer: Answer) -> dict[str, int]:

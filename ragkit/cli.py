@@ -30,7 +30,6 @@ from .retrieve import PIPELINES
 from .serve import EXPOSED_ENV, PASSWORD_ENV, free_port
 from .serve import command as serve_command
 from .serve import run as run_page
-from .stream import CORRECTED, WITHHELD
 
 
 class _Group(click.Group):
@@ -296,12 +295,7 @@ def _stream(kit: Ragkit, question: str, history: list[tuple[str, str]] | None = 
             click.echo(event.text, nl=False)
     answer = stream.answer
     assert answer is not None  # set once the events end
-    change = stream.change
-    if change == WITHHELD:
-        click.echo("\n" + answer.withheld)
-    elif change == CORRECTED and stream.streamed.strip():
-        click.echo("\n(as checked) ", nl=False)
-    click.echo(stream.rest)
+    click.echo(stream.closing)
     if answer.standalone_question and answer.standalone_question != answer.question:
         click.echo(f"(searched for: {answer.standalone_question})")
     _print_sources(answer)

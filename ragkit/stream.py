@@ -128,3 +128,16 @@ class AnswerStream:
         if self.change == UNCHANGED and self.streamed.strip() and not self.answer.declined:
             return ""
         return self.answer.answer
+
+    @property
+    def closing(self) -> str:
+        """What a shell prints after the streamed text, so that the reader ends with the checked
+        answer: why a withheld reply was withheld, the checked text after a corrected one, or the
+        added ``[n]`` marks (the CLI and the API say the same words)."""
+        if self.answer is None:
+            raise RuntimeError("the stream has not ended")
+        if self.change == WITHHELD:
+            return f"\n{self.answer.withheld}\n{self.rest}"
+        if self.change == CORRECTED and self.streamed.strip():
+            return f"\n(as checked) {self.rest}"
+        return self.rest

@@ -27,7 +27,7 @@ from starlette.testclient import TestClient
 from ragkit import Answer, AnswerStream, Ragkit, Timings, load_settings
 from ragkit.api import Limits, check_exposure, create_app
 from ragkit.api_guard import TOKEN_ENV, Busy, Gate
-from ragkit.api_openai import ChatRequest, closing_text, collection_of, conversation
+from ragkit.api_openai import ChatRequest, collection_of, conversation
 from ragkit.errors import ConfigError
 from ragkit.privacy import Recorder
 from ragkit.serve import free_port
@@ -93,14 +93,14 @@ def _streamed(pieces: list[str], answer: Answer) -> AnswerStream:
 
 
 def test_a_plain_client_ends_with_the_checked_text_as_the_cli_prints_it() -> None:
-    assert closing_text(_streamed(["14 characters"], _answer("14 characters [1]"))) == " [1]"
-    assert closing_text(_streamed(["14 characters [1]"], _answer("14 characters [1]"))) == ""
-    corrected = closing_text(_streamed(["25 days [1]"], _answer("5 days [1]")))
+    assert _streamed(["14 characters"], _answer("14 characters [1]")).closing == " [1]"
+    assert _streamed(["14 characters [1]"], _answer("14 characters [1]")).closing == ""
+    corrected = _streamed(["25 days [1]"], _answer("5 days [1]")).closing
     assert corrected == "\n(as checked) 5 days [1]"
     withheld = _answer("Not in your documents.", declined=True)
-    assert closing_text(_streamed(["25 days"], withheld)).endswith("\nNot in your documents.")
-    assert "(withheld: " in closing_text(_streamed(["25 days"], withheld))
-    assert closing_text(_streamed([], withheld)) == "Not in your documents."
+    assert _streamed(["25 days"], withheld).closing.endswith("\nNot in your documents.")
+    assert "(withheld: " in _streamed(["25 days"], withheld).closing
+    assert _streamed([], withheld).closing == "Not in your documents."
 
 
 def test_gate_lets_one_generate_queues_some_and_refuses_the_rest() -> None:
