@@ -58,6 +58,26 @@ def _emit_json(data: Any) -> None:
 collection_option = click.option("--collection", "-c", help="Collection name (default: 'default').")
 
 
+def _file_line(result: FileResult) -> str:
+    """One file's outcome as ingest and watch print it: ``added docs/a.md (3 chunks)``, ``skipped x: why``."""
+    where = display_path(result.path)
+    if result.status == "skipped":
+        return f"skipped {where}: {result.reason}"
+    return f"{result.status} {where} ({result.chunks} chunks)" if result.chunks else f"{result.status} {where}"
+
+
+def _watch(kit: Ragkit, paths: tuple[Path, ...], *, debounce: float, poll: bool, passwords: Passwords) -> None:
+    """Follow PATHS until Ctrl-C or SIGTERM, one line per change on stderr."""
+    kit.watch(
+        paths,
+        debounce=debounce,
+        poll=poll,
+        passwords=passwords,
+        on_change=lambda result: click.echo(_file_line(result), err=True),
+        on_note=lambda line: click.echo(f"watch: {line}", err=True),
+    )
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--data-dir",
@@ -131,6 +151,7 @@ def cli(
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--no-wait", is_flag=True, help="Exit with code 5 instead of waiting while another ingest writes.")
+@click.option("--watch", is_flag=True, help="Then keep the collection in sync with PATHS, as `ragkit watch` does.")
 @click.pass_context
 def ingest(
     ctx: click.Context,
@@ -147,6 +168,7 @@ def ingest(
     as_json: bool,
     quiet: bool,
     no_wait: bool,
+    watch: bool,
 ) -> None:
     """Parse, chunk and embed files and folders (PDF, TXT, MD, DOCX, PPTX, XLSX, HTML) into a collection.
 
@@ -179,7 +201,7 @@ def ingest(
         bar.update(1)
         if result.status == "skipped":
             shown.add(result.path)
-            bar.write(f"skipped {display_path(result.path)}: {result.reason}", file=sys.stderr)
+            bar.write(_file_line(result), file=sys.stderr)
 
     def waiting() -> None:
         click.echo("Another ragkit process is writing to this store; waiting for it to finish…", err=True)
@@ -193,15 +215,45 @@ def ingest(
     else:
         for f in report.files:
             if f.status == "skipped" and not quiet and f.path not in shown:
-                click.echo(f"skipped {display_path(f.path)}: {f.reason}", err=True)
+                click.echo(_file_line(f), err=True)
         click.echo(
             f"{report.collection}: {report.count('added')} added, {report.count('updated')} updated, "
             f"{report.count('unchanged')} unchanged, {report.count('skipped')} skipped, "
             f"{report.count('removed')} removed; {report.chunks_added} chunks embedded in {report.seconds:.1f}s",
             err=True,
         )
-    if report.failed:
+    if watch:
+        _watch(kit, paths, debounce=kit.settings.watch_debounce, poll=False, passwords=passwords)
+    elif report.failed:
         ctx.exit(1)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@collection_option
+@click.option(
+    "--debounce",
+    type=click.FloatRange(min=0),
+    help="Seconds a file must stay unchanged before it is ingested (default 1).",
+)
+@click.option("--poll", is_flag=True, help="Poll the folders instead of using the system's file events.")
+@click.option("--password", help="Password tried for every encrypted PDF (never printed or stored).")
+@click.pass_context
+def watch(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    collection: str | None,
+    debounce: float | None,
+    poll: bool,
+    password: str | None,
+) -> None:
+    """Keep a collection in sync with folders: files added, changed, moved or deleted under PATHS.
+
+    Starts with an ingest with prune of PATHS, then prints one line per change on stderr until
+    Ctrl-C or SIGTERM (exit 0).
+    """
+    kit = _kit(ctx, collection=collection, watch_debounce=debounce)
+    _watch(kit, paths, debounce=kit.settings.watch_debounce, poll=poll, passwords=Passwords.load(password, None))
 
 
 def _print_sources(answer: Answer) -> None:

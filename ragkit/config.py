@@ -99,6 +99,8 @@ class Settings:
     parse_timeout: float = 120.0
     #: Megabytes of address space the parser process may use; a file needing more is skipped.
     parse_memory_mb: int = 2048
+    #: Seconds a watched file must stay unchanged before ``ragkit watch`` ingests it (it may still be being written).
+    watch_debounce: float = 1.0
     #: llama.cpp context window, threads (0: all physical cores), answer length, temperature.
     n_ctx: int = 4096
     n_threads: int = 0

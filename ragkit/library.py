@@ -325,6 +325,12 @@ class Ragkit:
         highlight.forget(self._page_cache, Path(key))
         return removed
 
+    def watch(self, paths: Iterable[str | Path], **options: Any) -> None:
+        """Keep the collection in sync with ``paths`` until SIGINT/SIGTERM; see :class:`~ragkit.watch.Watcher`."""
+        from .watch import Watcher  # watchdog is imported only by the watch command
+
+        Watcher(self, paths, **options).run()
+
     @property
     def _page_cache(self) -> Path:
         """Where rendered pages are kept: under the data dir, like everything ragkit makes."""
