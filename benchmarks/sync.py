@@ -29,7 +29,8 @@ sys.path.insert(0, str(ROOT))  # tests.servers
 
 from ragkit.config import load_settings  # noqa: E402
 from ragkit.records import DocumentInfo  # noqa: E402
-from ragkit.store import Store, _changed  # noqa: E402
+from ragkit.store import Store  # noqa: E402
+from ragkit.store.mirror import changed  # noqa: E402
 from tests.servers import chroma_server  # noqa: E402
 
 BATCH = 1000
@@ -57,7 +58,7 @@ def publish(store: Store, collection: str, n: int) -> None:
         manifest.upsert(
             ids=[d.path for d in infos], embeddings=[[1.0]] * len(infos), metadatas=[asdict(d) for d in infos]
         )
-    _changed(manifest)
+    changed(manifest)
 
 
 def main() -> None:
@@ -76,7 +77,7 @@ def main() -> None:
             reader.documents(collection)  # the first sync mirrors every record
 
             def token_only(reader: Store = reader, collection: str = collection) -> None:
-                reader._synced.clear()  # past the once-a-second limit, as a read a second later is
+                reader._mirror._synced.clear()  # past the once-a-second limit, as a read a second later is
                 reader._sync(collection)
 
             def all_records(reader: Store = reader, collection: str = collection) -> None:

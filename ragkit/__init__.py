@@ -11,7 +11,16 @@ before any library that could phone home is imported.
 
 from . import _offline  # noqa: F401  (must stay the first import)
 from .config import Settings, collection_name, load_settings
-from .errors import ConfigError, EmptyCollectionError, ModelError, ParseError, RagkitError, ServerError
+from .errors import (
+    ConfigError,
+    EmptyCollectionError,
+    ModelError,
+    ParseError,
+    RagkitError,
+    ServerError,
+    StoppedError,
+    StoreError,
+)
 from .library import FILE_TYPES, Ragkit
 from .prompt import quote
 from .records import (
@@ -54,6 +63,8 @@ __all__ = [
     "RagkitError",
     "ServerError",
     "Settings",
+    "StoppedError",
+    "StoreError",
     "Source",
     "Timings",
     "Unsupported",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -20,7 +21,7 @@ import click
 from . import __version__, conversation_markdown  # importing the package applies the offline switches first
 from .config import as_environment, load_settings
 from .endpoints import is_loopback
-from .errors import RagkitError
+from .errors import RagkitError, StoppedError
 from .evaluate import evaluate_qa, evaluate_retrieval
 from .library import Ragkit, display_path
 from .passwords import Passwords
@@ -41,6 +42,19 @@ class _Group(click.Group):
         except RagkitError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+
+
+def _stop_on_sigterm(what: str) -> None:
+    """Let SIGTERM end the command with one line and exit 143 instead of dying mid-write.
+
+    Python's default for SIGTERM ends the process without a word; raising here unwinds the
+    command instead, and the write lock keeps the writer's pid, so the next write repairs first.
+    """
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise StoppedError(f"{what}; run it again to finish (it first repairs what was left half written)")
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _kit(ctx: click.Context, **overrides: Any) -> Ragkit:
@@ -186,6 +200,7 @@ def ingest(
         parse_memory_mb=parse_memory_mb,
     )
     passwords = Passwords.load(password, passwords_file)
+    _stop_on_sigterm(f"{kit.settings.data_dir}: ingest stopped by SIGTERM")
     bar = tqdm(total=0, unit="file", file=sys.stderr, disable=quiet, dynamic_ncols=True, desc="ingest")
     started = time.perf_counter()
     chunks = 0
@@ -206,10 +221,12 @@ def ingest(
     def waiting() -> None:
         click.echo("Another ragkit process is writing to this store; waiting for it to finish…", err=True)
 
-    report = kit.ingest(
-        paths, prune=prune, progress=progress, on_wait=None if no_wait else waiting, passwords=passwords
-    )
-    bar.close()
+    try:
+        report = kit.ingest(
+            paths, prune=prune, progress=progress, on_wait=None if no_wait else waiting, passwords=passwords
+        )
+    finally:
+        bar.close()  # an error is then printed on a line of its own
     if as_json:
         _emit_json(report.to_json())
     else:

@@ -46,6 +46,18 @@ class ServerError(RagkitError):
     exit_code = 6
 
 
+class StoreError(RagkitError):
+    """The data dir cannot be written: the disk is full or a file size limit was reached."""
+
+    exit_code = 7
+
+
+class StoppedError(RagkitError):
+    """The command was stopped by a signal (SIGTERM) before it finished."""
+
+    exit_code = 143
+
+
 class StoreLockedError(RagkitError):
     """Another process is writing to the same store."""
 

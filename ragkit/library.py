@@ -7,7 +7,6 @@ page keeps one instance for all sessions.
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import hashlib
 import logging
@@ -15,8 +14,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
@@ -28,7 +26,7 @@ from .config import Settings, collection_name, load_settings
 from .discover import Limits
 from .embed import Embedder
 from .endpoints import where_data_goes
-from .errors import RagkitError, StoreLockedError
+from .errors import RagkitError
 from .focus import focus
 from .followup import History
 from .ingest import FileProgress, Ingestor
@@ -40,6 +38,7 @@ from .prompt import Prompt, build_plain_messages, build_prompt, language_of, quo
 from .records import Answer, Chunk, DocumentInfo, Hit, IngestReport, PageView, Source, Timings
 from .retrieve import DocumentHit, Retriever
 from .store import Consistency, Store
+from .store.writer import Writer
 from .stream import AnswerStream, Preview
 
 log = logging.getLogger(__name__)
@@ -104,7 +103,8 @@ class Ragkit:
         if "store" in self.__dict__:  # opened on first use: nothing to close before
             self.store.close()
             del self.__dict__["store"]
-            self.__dict__.pop("retriever", None)  # it holds the store
+            for holder in ("retriever", "_writer"):  # they hold the store
+                self.__dict__.pop(holder, None)
 
     def __enter__(self) -> Ragkit:
         return self
@@ -157,79 +157,20 @@ class Ragkit:
             path, label, n_ctx=settings.n_ctx, n_threads=settings.n_threads, n_gpu_layers=settings.n_gpu_layers
         )
 
-    @contextmanager
-    def _writing(self, wait: Callable[[], None] | None = None) -> Iterator[list[Consistency]]:
-        """Hold the data dir's write lock: chromadb's local store takes one writer process.
-
-        The lock file holds the writer's pid while it writes and is emptied when it finishes. A
-        pid found there on entry means the last writer was killed: the store is checked and
-        repaired before anything else is written, so a re-run ends as a clean run would; the
-        context yields what that check found (nothing when the last writer finished).
-        """
-        with open(self.lock_file, "a+") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if wait is None:
-                    raise StoreLockedError(
-                        f"{self.settings.data_dir}: another ragkit process is writing to this store; try again when it ends"
-                    ) from None
-                wait()
-                fcntl.flock(lock, fcntl.LOCK_EX)
-            lock.seek(0)
-            interrupted = lock.read().strip()
-            lock.seek(0)
-            lock.truncate()
-            lock.write(str(os.getpid()))
-            lock.flush()
-            self.store.reopen()  # vectors written by the last writer, not this process's old view
-            yield self._repair(f"the last write (pid {interrupted}) was interrupted") if interrupted else []
-            lock.truncate(0)  # finished cleanly; an exception above leaves the pid for the next writer
-
-    @property
-    def lock_file(self) -> Path:
-        """The data dir's write lock (created with the data dir)."""
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return self.settings.data_dir / "write.lock"
+    @cached_property
+    def _writer(self) -> Writer:
+        """The data dir's write lock and the repair after an interrupted writer."""
+        return Writer(self.settings.data_dir, self.store, lambda: self.embedder.embed)
 
     def writer(self) -> tuple[bool, str]:
-        """(whether a process holds the write lock now, the pid left in the lock file).
-
-        A pid while nobody holds the lock is a writer that was killed: the next write (or
-        ``ragkit doctor --repair``) checks and repairs the store first.
-        """
-        with open(self.lock_file, "a+") as lock:
-            lock.seek(0)
-            pid = lock.read().strip()
-            try:
-                fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True, pid
-            return False, pid
+        """(whether a process holds the write lock now, the pid left in the lock file); see
+        :meth:`~ragkit.store.writer.Writer.holder`."""
+        return self._writer.holder()
 
     def check_store(self, *, repair: bool = False) -> list[Consistency]:
-        """Compare manifest, lexical index and vectors of every collection; ``repair`` fixes them.
-
-        Repairs take the write lock (waiting for a running ingest); without ``repair`` the check
-        only reads, and may see a running ingest's work half done.
-        """
-        if not repair:
-            return [self.store.check(name) for name in self.store.names()]
-        with self._writing(wait=lambda: None) as recovered:
-            return recovered or self._repair("repair asked for")
-
-    def _repair(self, why: str) -> list[Consistency]:
-        found = [self.store.repair(name, self.embedder.embed) for name in self.store.names()]
-        for damage in found:
-            if not damage.ok:
-                log.warning(
-                    "%s: %s; repaired collection %r: %s",
-                    self.settings.data_dir,
-                    why,
-                    damage.collection,
-                    ", ".join(damage.problems()),
-                )
-        return found
+        """Compare manifest, lexical index and vectors of every collection; ``repair`` fixes them
+        (waiting for a running ingest)."""
+        return self._writer.check(repair=repair)
 
     # -- documents --------------------------------------------------------------------------
 
@@ -267,7 +208,7 @@ class Ragkit:
             worker=worker,
             passwords=passwords,
         )
-        with self._writing(on_wait), worker:
+        with self._writer.writing(on_wait), worker:
             report = ingestor.run([Path(p) for p in paths], prune=prune, progress=progress)
         for pruned in (f.path for f in report.files if f.status == "removed"):
             highlight.forget(self._page_cache, Path(pruned))  # its rendered pages go with it
@@ -320,7 +261,7 @@ class Ragkit:
     def remove(self, path: str | Path, collection: str | None = None) -> bool:
         """Delete one document (by the path it was ingested from); False if it was not stored."""
         key = str(Path(path).expanduser().resolve())
-        with self._writing():
+        with self._writer.writing():
             removed = self.store.remove_document(self._collection(collection), key)
         highlight.forget(self._page_cache, Path(key))
         return removed

@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 
 from ragkit import Ragkit, load_settings
-from ragkit import store as store_module
 from ragkit.config import MANIFEST_SUFFIX
 from ragkit.endpoints import parse, where_data_goes
 from ragkit.errors import ConfigError, RagkitError, ServerError
 from ragkit.llm import Generation, _pieces
 from ragkit.records import Chunk
+from ragkit.store import chroma, consistency, mirror
 
 from .conftest import SAMPLE_DOCS, ragkit_cli
 from .test_eval import DATA as EVAL_DATA
@@ -195,7 +195,7 @@ def test_a_reader_fetches_the_document_records_only_after_a_change(
     writer, reader = machines(store_server, tmp_path, "writer", "reader")
     files = sorted(docs_copy.iterdir())
     assert not writer.ingest(files[:2], collection=name).failed
-    monkeypatch.setattr(store_module, "SYNC_SECONDS", 0.0)  # every read syncs
+    monkeypatch.setattr(mirror, "SYNC_SECONDS", 0.0)  # every read syncs
     manifest = reader.store._manifest(name)
     fetches: list[object] = []
     get = manifest.get
@@ -231,19 +231,19 @@ def test_repair_leaves_another_machines_ingest_in_flight_alone(
     ids = set(mine.store._vectors(name).get(include=[])["ids"])
     assert {c.id for c in chunks} <= ids  # not deleted as orphans
     # Once they are older than the grace period (that ingest died), they are orphans.
-    monkeypatch.setattr(store_module, "ORPHAN_GRACE_SECONDS", -1.0)
+    monkeypatch.setattr(consistency, "ORPHAN_GRACE_SECONDS", -1.0)
     assert sorted(mine.store.repair(name, mine.embedder.embed).orphan_vectors) == sorted(c.id for c in chunks)
     assert not {c.id for c in chunks} & set(mine.store._vectors(name).get(include=[])["ids"])
     assert mine.store.check(name).ok
     # chromadb's own HTTP client would wait forever on a stalled server; ragkit's does not.
     session = mine.store._chroma()._server._session
-    assert session.timeout.read == store_module.SERVER_TIMEOUT_SECONDS
+    assert session.timeout.read == chroma.SERVER_TIMEOUT_SECONDS
 
 
 def test_chromadb_settings_ignore_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CHROMA_OTEL_COLLECTION_ENDPOINT", "http://collector.example:4317")
     monkeypatch.setenv("CHROMA_API_IMPL", "chromadb.api.fastapi.FastAPI")
-    settings = store_module._chroma_settings()
+    settings = chroma._settings()
     assert settings.chroma_otel_collection_endpoint == "" and settings.anonymized_telemetry is False
     assert settings.chroma_api_impl != "chromadb.api.fastapi.FastAPI"
 
