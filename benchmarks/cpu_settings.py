@@ -157,12 +157,15 @@ def main() -> None:
         models[label] = Llama(model_path=str(path), seed=SEED, verbose=False, **kwargs)  # type: ignore[arg-type]
         measure(models[label], work[0][1])  # warm up: pages in the weights, sizes the buffers
         rss[label] = rss_mb() - before
+        print(f"  loaded {label}: +{rss[label]:.0f} MB RSS", flush=True)
     results: dict[str, list[dict[str, object]]] = {label: [] for label in table}
     started = time.perf_counter()
     for rep in range(args.reps):
         for p, (_, messages) in enumerate(work):
             for label in table:  # interleaved: every configuration reads this prompt in turn
-                results[label].append({"rep": rep, "prompt": p, **measure(models[label], messages)})
+                row = {"rep": rep, "prompt": p, **measure(models[label], messages)}
+                results[label].append(row)
+                print(f"  rep {rep} prompt {p} {label}: {row['tokens']} tokens, ttft {row['ttft']:.2f} s", flush=True)
     print(f"timed in {time.perf_counter() - started:.0f} s")
     default = next(iter(table))
     greedy = {r["prompt"]: r["text"] for r in results[default] if r["rep"] == 0}
