@@ -389,8 +389,9 @@ def _ratio(a: float, b: float) -> str:
     return f"{a / b:>8.2f}" if b and not math.isnan(a) and not math.isnan(b) else f"{'-':>8}"
 
 
-def ratios(server: Sequence[LoadRun], embedded: Sequence[LoadRun]) -> None:
-    print("\n== server / embedded (throughput above 1 and latency below 1 favour the servers)")
+def ratios(server: Sequence[LoadRun], embedded: Sequence[LoadRun], title: str = "server / embedded") -> None:
+    """Per N, the first runs' figures over the second's (throughput above 1, latency below 1 favour the first)."""
+    print(f"\n== {title} (throughput above 1 and latency below 1 favour the first)")
     print(f"{'N':>3}{'ans/min':>8}{'p50':>8}{'p95':>8}{'TTFT50':>8}{'TTFT95':>8}")
     for s, e in zip(server, embedded, strict=True):
         cells = [_ratio(s.per_minute, e.per_minute)]
