@@ -33,7 +33,7 @@ from . import claims, evidence, injection
 from .checks import check, with_marks
 from .llm import ChatModel, Generation
 from .prompt import Prompt, language_of
-from .records import Evidence, Hit, Unsupported
+from .records import Evidence, Hit, Source, Unsupported
 
 REFUSALS = {
     "en": "Not in your documents: none of the ingested passages answers this question.",
@@ -223,6 +223,22 @@ class Reply:
     confidence: float | None = None
     coverage: float | None = None
     draft: str = ""
+
+    def sources(self) -> list[Source]:
+        """The shown passages as numbered sources, each marked when the text cites it."""
+        return [
+            Source(
+                n=n,
+                file=h.chunk.doc_path,
+                page=h.chunk.page,
+                chunk_id=h.chunk.id,
+                text=h.chunk.text,
+                score=h.score,
+                cited=n in self.cited,
+                flags=h.chunk.flags,
+            )
+            for n, h in enumerate(self.shown, start=1)
+        ]
 
 
 def respond(

@@ -18,31 +18,50 @@ import numpy as np
 from . import models
 
 
+class _Loaded:
+    """One model directory's loaded model and the lock every user of it takes.
+
+    The lock is shared, not per :class:`Embedder`: Hugging Face fast tokenizers fail ("Already
+    borrowed") when two threads encode at once.
+    """
+
+    def __init__(self) -> None:
+        self.model: Any = None
+        self.lock = threading.Lock()
+
+
+#: Loaded models by directory, shared by every Embedder in the process (a server's, a test
+#: run's, the page's), so a second Ragkit costs no second load or copy in memory.
+_LOADED: dict[Path, _Loaded] = {}
+_LOADED_LOCK = threading.Lock()
+
+
 class Embedder:
     """A sentence-transformers model on the CPU, thread-safe, producing L2-normalized float32.
 
     The weights are verified at construction but loaded (torch import included, seconds) only
-    when something needs embedding, so an ingest of unchanged files stays instant.
+    when something needs embedding, so an ingest of unchanged files stays instant; once loaded,
+    the model serves every Embedder of that directory in the process.
     """
 
     def __init__(self, name: str = models.DEFAULT_EMBEDDER, batch_size: int = 32) -> None:
         self.name = name
         self.directory: Path = models.embedder_dir(name)
         self.batch_size = batch_size
-        self._model: Any = None
-        self._lock = threading.Lock()
+        with _LOADED_LOCK:
+            self._shared = _LOADED.setdefault(self.directory, _Loaded())
 
     def load(self) -> None:
         """Load the model now (the page and ``ask`` do, so timings measure work, not imports)."""
-        with self._lock:
+        with self._shared.lock:
             self._loaded()
 
     def _loaded(self) -> Any:
-        if self._model is None:
+        if self._shared.model is None:
             from sentence_transformers import SentenceTransformer
 
-            self._model = SentenceTransformer(str(self.directory), device="cpu", local_files_only=True)
-        return self._model
+            self._shared.model = SentenceTransformer(str(self.directory), device="cpu", local_files_only=True)
+        return self._shared.model
 
     @property
     def identity(self) -> str:
@@ -62,7 +81,7 @@ class Embedder:
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts in batches; returns an (n, d) float32 array of unit vectors."""
-        with self._lock:
+        with self._shared.lock:
             model = self._loaded()
             if not texts:
                 return np.zeros((0, model.get_sentence_embedding_dimension() or 0), dtype=np.float32)

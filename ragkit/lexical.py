@@ -12,7 +12,8 @@ import re
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
 _TOKEN = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+", re.UNICODE)
-_IS_CJK = re.compile(rf"[{_CJK}]")
+#: One CJK character (Han, kana, Hangul): the one definition ragkit uses.
+CJK_CHAR = re.compile(rf"[{_CJK}]")
 
 #: Words that carry no meaning for retrieval; removed from queries only (documents keep them).
 STOPWORDS = frozenset(
@@ -33,7 +34,7 @@ def terms(text: str) -> list[str]:
     out: list[str] = []
     for match in _TOKEN.finditer(text.lower()):
         token = match.group()
-        if _IS_CJK.match(token):
+        if CJK_CHAR.match(token):
             out.extend([token] if len(token) == 1 else [token[i : i + 2] for i in range(len(token) - 1)])
         else:
             out.append(token)
@@ -65,9 +66,9 @@ def query_terms(question: str) -> list[str]:
     """Distinct meaningful terms of a question, in order."""
     seen: dict[str, None] = {}
     for term in terms(question):
-        if term in STOPWORDS or (len(term) == 1 and not _IS_CJK.match(term)):
+        if term in STOPWORDS or (len(term) == 1 and not CJK_CHAR.match(term)):
             continue
-        if _IS_CJK.match(term) and any(c in CJK_STOP_CHARS for c in term):
+        if CJK_CHAR.match(term) and any(c in CJK_STOP_CHARS for c in term):
             continue
         seen.setdefault(term, None)
     return list(seen)
@@ -91,4 +92,4 @@ def coverage(question: str, passage: str) -> float:
 def is_cjk(text: str, threshold: float = 0.2) -> bool:
     """True when at least ``threshold`` of the letters are CJK (used to pick the answer language)."""
     letters = [c for c in text if c.isalpha()]
-    return bool(letters) and sum(1 for c in letters if _IS_CJK.match(c)) / len(letters) >= threshold
+    return bool(letters) and sum(1 for c in letters if CJK_CHAR.match(c)) / len(letters) >= threshold

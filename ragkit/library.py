@@ -15,7 +15,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -26,16 +25,16 @@ from .config import Settings, collection_name, load_settings
 from .discover import Limits
 from .embed import Embedder
 from .endpoints import where_data_goes
-from .errors import RagkitError
 from .focus import focus
 from .followup import History
 from .ingest import FileProgress, Ingestor
-from .llm import ChatModel, LocalLLM, RemoteLLM
+from .llm import ChatModel, RemoteLLM, local_llm
+from .page_view import page_view
 from .parse import PARSERS
 from .parse.worker import ParseWorker
 from .passwords import Passwords
 from .prompt import Prompt, build_plain_messages, build_prompt, language_of, quote
-from .records import Answer, Chunk, DocumentInfo, Hit, IngestReport, PageView, Source, Timings
+from .records import Answer, DocumentInfo, Hit, IngestReport, PageView, Timings
 from .retrieve import DocumentHit, Retriever
 from .store import Consistency, Store
 from .store.writer import Writer
@@ -71,24 +70,6 @@ def display_path(path: str) -> str:
 #: The file name endings ingest reads (without the dot), for upload forms.
 FILE_TYPES: tuple[str, ...] = tuple(suffix.lstrip(".") for suffix in PARSERS)
 
-#: Characters of the page shown before and after a sentence by :meth:`Ragkit.show`.
-CONTEXT_CHARS = 600
-
-
-def _page_text(chunks: list[Chunk]) -> str:
-    """A page's text rebuilt from its chunks (each one the page's text from ``start`` to ``end``)."""
-    text = [" "] * max(c.end for c in chunks)
-    for chunk in chunks:
-        text[chunk.start : chunk.end] = chunk.text
-    return "".join(text)
-
-
-def _around(text: str, start: int, end: int) -> tuple[int, int]:
-    """About CONTEXT_CHARS either side of ``text[start:end]``, widened to whole lines."""
-    low = text.rfind("\n", 0, max(0, start - CONTEXT_CHARS)) + 1
-    high = text.find("\n", min(len(text), end + CONTEXT_CHARS))
-    return low, len(text) if high < 0 else high
-
 
 class Ragkit:
     """Documents in, cited answers out, for one data dir."""
@@ -99,7 +80,7 @@ class Ragkit:
         self._llm_lock = threading.Lock()
 
     def close(self) -> None:
-        """Close the store's files (models stay loaded until the object is dropped)."""
+        """Close the store's files (the models stay loaded for the next Ragkit in this process)."""
         if "store" in self.__dict__:  # opened on first use: nothing to close before
             self.store.close()
             del self.__dict__["store"]
@@ -153,7 +134,7 @@ class Ragkit:
         if endpoint := settings.endpoints().get("llm_url"):
             return RemoteLLM(endpoint, wanted, api_key=settings.llm_api_key)
         path, label = models.resolve_llm(wanted, settings.models_dir)
-        return LocalLLM(
+        return local_llm(
             path, label, n_ctx=settings.n_ctx, n_threads=settings.n_threads, n_gpu_layers=settings.n_gpu_layers
         )
 
@@ -284,29 +265,7 @@ class Ragkit:
         ``file`` is a document's path as ingested (``Source.file``, ``Evidence.file``); an empty
         ``sentence`` shows the page as it is (a neighbouring page, say).
         """
-        key = str(Path(file).expanduser().resolve())
-        name = self._collection(collection)
-        chunks = self.store.page_chunks(name, key, page)
-        is_pdf = Path(key).suffix.lower() == ".pdf"
-        if not chunks and not (is_pdf and self.store.document(name, key)):  # a PDF page may hold no text
-            raise RagkitError(f"{file}: no page {page} of this document in the collection")
-        text = _page_text(chunks) if chunks else ""
-        found = highlight.locate(text, sentence)
-        start, end = found if found else (-1, -1)
-        low, high = (0, len(text)) if found is None else _around(text, start, end)
-        view = PageView(key, page, sentence, text[low:high], start - low if found else -1, end - low if found else -1)
-        if not is_pdf:
-            return view
-        if not Path(key).is_file():
-            return replace(view, note="the original file is no longer there")
-        try:
-            image = highlight.page_image(Path(key), page, sentence, self._page_cache)
-        except highlight.NoSuchPage:
-            raise
-        except RagkitError as exc:  # the file is there but PDFium cannot render it (encrypted)
-            return replace(view, note=str(exc))
-        note = "" if image.boxes else "the sentence was not found in the page's text layer (shown unmarked)"
-        return replace(view, png=image.png, boxes=image.boxes, note=note)
+        return page_view(self.store, self._collection(collection), file, page, sentence, self._page_cache)
 
     def models(self) -> list[models.ModelInfo]:
         """Installed models with path, size, sha256 and license."""
@@ -435,24 +394,11 @@ class Ragkit:
         if reply.generation is not None:
             timings.record(reply.generation, reply.first_token_at, started)
         timings.total_ms = (time.perf_counter() - started) * 1000
-        sources = [
-            Source(
-                n=n,
-                file=h.chunk.doc_path,
-                page=h.chunk.page,
-                chunk_id=h.chunk.id,
-                text=h.chunk.text,
-                score=h.score,
-                cited=n in reply.cited,
-                flags=h.chunk.flags,
-            )
-            for n, h in enumerate(reply.shown, start=1)
-        ]
         return Answer(
             question=question,
             answer=reply.text,
             declined=reply.declined,
-            sources=sources,
+            sources=reply.sources(),
             timings=timings,
             model=llm.label,
             standalone_question=standalone,

@@ -202,6 +202,25 @@ class LocalLLM:
         return record
 
 
+_LOADED: dict[tuple[str, int, int, int, int, int | None], LocalLLM] = {}
+_LOADED_LOCK = threading.Lock()
+
+
+def local_llm(path: Path, label: str, *, n_ctx: int, n_threads: int, n_gpu_layers: int | None) -> LocalLLM:
+    """The GGUF model loaded once per process for these settings, shared by every Ragkit in it.
+
+    Two loads would double the memory and the seconds of loading for the same weights. The
+    file's size and modification time are part of the key, so a replaced file is loaded afresh
+    (after :func:`ragkit.models.resolve_llm` has verified it).
+    """
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns, n_ctx, n_threads, n_gpu_layers)
+    with _LOADED_LOCK:
+        if key not in _LOADED:
+            _LOADED[key] = LocalLLM(path, label, n_ctx=n_ctx, n_threads=n_threads, n_gpu_layers=n_gpu_layers)
+        return _LOADED[key]
+
+
 class RemoteLLM:
     """A chat model served at an OpenAI-compatible base URL (``…/v1`` is added when missing).
 

@@ -17,7 +17,8 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
-from .lexical import is_cjk
+from .claims import MARKS
+from .lexical import CJK_CHAR, is_cjk
 
 # -- retrieval ----------------------------------------------------------------------------
 
@@ -63,8 +64,6 @@ def retrieval_scores(
 # -- answers ------------------------------------------------------------------------------
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
-_CITATION = re.compile(r"\s*\[\d+(?:\s*[,，]\s*\d+)*\]")
-_CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]")
 
 
 def _is_punctuation(char: str) -> bool:
@@ -72,8 +71,9 @@ def _is_punctuation(char: str) -> bool:
 
 
 def strip_citations(text: str) -> str:
-    """The answer without its ``[n]`` citation marks, which are not part of what it says."""
-    return _CITATION.sub("", text)
+    """The answer without its citation marks (``[n]``, ``[1, 2]``, ``[1、2]``, ``(n)``: the answer
+    checks' one pattern, :data:`ragkit.claims.MARKS`), which are not part of what it says."""
+    return MARKS.sub("", text)
 
 
 def normalize(text: str) -> str:
@@ -86,12 +86,12 @@ def answer_tokens(text: str) -> list[str]:
     """Tokens for F1: words for English, single characters for CJK (CMRC's mixed segmentation)."""
     tokens: list[str] = []
     for word in normalize(text).split():
-        if not _CJK_CHAR.search(word):
+        if not CJK_CHAR.search(word):
             tokens.append(word)
             continue
         run = ""
         for char in word:
-            if _CJK_CHAR.match(char):
+            if CJK_CHAR.match(char):
                 tokens.extend([run] if run else [])
                 tokens.append(char)
                 run = ""

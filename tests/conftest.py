@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import traceback
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -25,11 +27,12 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TEST_MODEL = "qwen2.5-coder-0.5b"
 
 
-def ragkit_cli(
+def ragkit_process(
     *args: str, env: Mapping[str, str] | None = None, input: str | None = None, timeout: float = 600
 ) -> subprocess.CompletedProcess[str]:
     """Run the real ``ragkit`` command in a subprocess with ``env`` added to this process's
-    environment (ragkit reads an empty ``RAGKIT_*`` value as unset)."""
+    environment (ragkit reads an empty ``RAGKIT_*`` value as unset): for what only a process
+    shows (its start-up, its connections, signals, servers, locks held by another process)."""
     return subprocess.run(
         [sys.executable, "-m", "ragkit.cli", *args],
         env={**os.environ, **(env or {})},
@@ -38,6 +41,35 @@ def ragkit_cli(
         text=True,
         timeout=timeout,
     )
+
+
+def ragkit_cli(
+    *args: str, env: Mapping[str, str] | None = None, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a ``ragkit`` command in this process with click's ``CliRunner``, as
+    :func:`ragkit_process` would, minus the seconds a new process spends importing torch and
+    loading the models (they stay loaded between calls).
+
+    Like a process: ``env`` is added for the call only, stdout and stderr come apart, and an
+    exception the command lets out is a traceback on stderr with exit 1, so "one line, no
+    traceback" checks see what a user would. The environment and the SIGTERM handler are put
+    back afterwards, whatever the command changed.
+    """
+    from click.testing import CliRunner
+
+    from ragkit.cli import cli
+
+    saved_env, saved_sigterm = dict(os.environ), signal.getsignal(signal.SIGTERM)
+    try:
+        result = CliRunner().invoke(cli, list(args), input=input, env=dict(env or {}), prog_name="ragkit")
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        signal.signal(signal.SIGTERM, saved_sigterm)
+    stderr = result.stderr
+    if result.exc_info is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(*result.exc_info))
+    return subprocess.CompletedProcess(["ragkit", *args], result.exit_code, result.stdout, stderr)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -32,7 +32,7 @@ from ragkit.errors import ConfigError
 from ragkit.privacy import Recorder
 from ragkit.serve import free_port
 
-from .conftest import SAMPLE_DOCS, ragkit_cli
+from .conftest import SAMPLE_DOCS, ragkit_process
 from .servers import ServerError, answers_200, log_tail, stop
 from .test_page_browser import listening_addresses
 
@@ -158,7 +158,7 @@ def test_non_loopback_needs_expose_and_a_token() -> None:
 def test_cli_refuses_to_expose_without_a_token(tmp_path: Path) -> None:
     port = str(free_port("0.0.0.0"))
     env = {"RAGKIT_DATA_DIR": str(tmp_path), TOKEN_ENV: ""}
-    result = ragkit_cli("serve", "--host", "0.0.0.0", "--expose", "--port", port, env=env, timeout=60)
+    result = ragkit_process("serve", "--host", "0.0.0.0", "--expose", "--port", port, env=env, timeout=60)
     assert result.returncode == 2, result.stderr
     assert f"an exposed API needs a bearer token: set {TOKEN_ENV}" in result.stderr
 

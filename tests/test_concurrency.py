@@ -18,7 +18,7 @@ import pytest
 
 from ragkit import Ragkit, load_settings
 
-from .conftest import SAMPLE_DOCS, ragkit_cli
+from .conftest import SAMPLE_DOCS, ragkit_process
 from .test_crash import snapshot, write_note
 
 #: Found in exactly one note, which the background ingest adds.
@@ -59,7 +59,7 @@ def test_second_writer_waits_or_exits_and_no_duplicates(notes: Path, data_dir: P
     first = background_ingest(notes, data_dir)
     wait_for_writer(data_dir, first)
 
-    refused = ragkit_cli("--data-dir", str(data_dir), "ingest", "--no-wait", "--quiet", str(notes))
+    refused = ragkit_process("--data-dir", str(data_dir), "ingest", "--no-wait", "--quiet", str(notes))
     assert refused.returncode == 5, refused.stderr
     assert "another ragkit process is writing to this store" in refused.stderr
 
@@ -78,7 +78,7 @@ def test_second_writer_waits_or_exits_and_no_duplicates(notes: Path, data_dir: P
 
 @pytest.mark.llm
 def test_readers_work_while_an_ingest_writes(notes: Path, data_dir: Path) -> None:
-    ingested = ragkit_cli("--data-dir", str(data_dir), "ingest", "--quiet", str(SAMPLE_DOCS))
+    ingested = ragkit_process("--data-dir", str(data_dir), "ingest", "--quiet", str(SAMPLE_DOCS))
     assert ingested.returncode == 0, ingested.stderr[-2000:]
     page = Ragkit(load_settings({"data_dir": data_dir}))  # a long-lived reader, like the page
     assert page.retrieve("minimum password length")
@@ -87,13 +87,15 @@ def test_readers_work_while_an_ingest_writes(notes: Path, data_dir: Path) -> Non
     wait_for_writer(data_dir, writer)
     searches = 0
     while writer.poll() is None:
-        found = ragkit_cli("--data-dir", str(data_dir), "search", "--json", "minimum password length")
+        found = ragkit_process("--data-dir", str(data_dir), "search", "--json", "minimum password length")
         assert found.returncode == 0, found.stderr[-2000:]
         assert any("it_security_policy.md" in hit["file"] for hit in json.loads(found.stdout))
         assert page.retrieve("annual leave days")
         searches += 1
         if searches == 1:
-            answer = ragkit_cli("--data-dir", str(data_dir), "query", "--json", "What is the minimum password length?")
+            answer = ragkit_process(
+                "--data-dir", str(data_dir), "query", "--json", "What is the minimum password length?"
+            )
             assert answer.returncode == 0, answer.stderr[-2000:]
             assert json.loads(answer.stdout)["sources"]
     assert writer.returncode == 0, writer.stderr.read() if writer.stderr else ""

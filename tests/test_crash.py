@@ -142,10 +142,10 @@ def test_sigkill_during_ingest_then_rerun_equals_clean_run(tmp_path: Path) -> No
         log.append(f"{'killed' if run.proc.returncode < 0 else 'finished'} {delay:.2f}s {mode} {repaired}")
     assert kills == KILLS, log
 
-    finished = ragkit_cli("--data-dir", str(data), "ingest", "--prune", "--quiet", str(docs), timeout=600)
+    finished = ragkit_cli("--data-dir", str(data), "ingest", "--prune", "--quiet", str(docs))
     assert finished.returncode == 0, finished.stderr[-2000:]
     clean_data = tmp_path / "clean"
-    clean = ragkit_cli("--data-dir", str(clean_data), "ingest", "--quiet", str(docs), timeout=600)
+    clean = ragkit_cli("--data-dir", str(clean_data), "ingest", "--quiet", str(docs))
     assert clean.returncode == 0, clean.stderr[-2000:]
 
     after, reference = snapshot(data), snapshot(clean_data)

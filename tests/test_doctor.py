@@ -17,7 +17,7 @@ from chromadb.config import Settings as ChromaSettings
 from ragkit.doctor import SELFTEST_DOC
 from ragkit.privacy import Recorder
 
-from .conftest import SAMPLE_DOCS, ragkit_cli
+from .conftest import SAMPLE_DOCS, ragkit_cli, ragkit_process
 
 #: Imported by every Python process that inherits PYTHONPATH (the self-test subprocess too): it
 #: reaches for a TEST-NET address at start-up and again from a background thread, as telemetry would.
@@ -51,7 +51,7 @@ def outbound_env(tmp_path: Path) -> dict[str, str]:
 @pytest.mark.llm
 def test_doctor_passes_on_a_fresh_data_dir(data_dir: Path) -> None:
     # The self-test's answer is checked, so it runs with the default model (see test_query.default_kit).
-    result = ragkit_cli(
+    result = ragkit_process(
         "--data-dir", str(data_dir), "doctor", timeout=900, env={"RAGKIT_MODEL": "qwen2.5-coder-1.5b"}
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
@@ -68,7 +68,7 @@ def test_doctor_passes_on_a_fresh_data_dir(data_dir: Path) -> None:
 
 @pytest.mark.llm
 def test_doctor_fails_on_a_deliberate_outbound_connection(data_dir: Path, tmp_path: Path) -> None:
-    result = ragkit_cli("--data-dir", str(data_dir), "doctor", "--json", env=outbound_env(tmp_path), timeout=900)
+    result = ragkit_process("--data-dir", str(data_dir), "doctor", "--json", env=outbound_env(tmp_path), timeout=900)
     assert result.returncode == 1, result.stdout + result.stderr[-2000:]
     report = json.loads(result.stdout)
     assert report["ok"] is False

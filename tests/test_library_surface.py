@@ -37,3 +37,34 @@ def test_a_stored_documents_text(tmp_path: Path) -> None:
         kit.ingest([policy])
         assert "14 characters" in kit.document_text(policy)
         assert kit.document_text(SAMPLE_DOCS / "employee_handbook.pdf") == ""  # not stored
+
+
+def test_every_ragkit_in_a_process_shares_the_loaded_models(tmp_path: Path) -> None:
+    with (
+        Ragkit(load_settings({"data_dir": tmp_path / "a"})) as first,
+        Ragkit(load_settings({"data_dir": tmp_path / "b"})) as second,
+    ):
+        assert first.llm() is second.llm()  # one copy of the weights in memory, loaded once
+        first.embedder.load()
+        assert first.embedder._loaded() is second.embedder._loaded()
+        other = Ragkit(load_settings({"data_dir": tmp_path / "c", "n_ctx": 2048}))
+        assert other.llm() is not first.llm()  # other settings, another model instance
+
+
+def test_a_closed_store_leaves_no_stale_index_for_the_next_one(tmp_path: Path) -> None:
+    """chromadb shares one in-memory index per directory among a process's clients: a store
+    closed without closing its client would hand the next one an index that misses vectors
+    another process wrote since."""
+    from .conftest import SAMPLE_DOCS, ragkit_process
+
+    data = tmp_path / "data"
+    with Ragkit(load_settings({"data_dir": data})) as kit:
+        kit.ingest([SAMPLE_DOCS / "it_security_policy.md"])
+        assert kit.store.dense_search("default", kit.embedder.embed(["password"])[0], 10)
+    added = ragkit_process("--data-dir", str(data), "ingest", "--quiet", str(SAMPLE_DOCS / "employee_handbook.pdf"))
+    assert added.returncode == 0, added.stderr[-2000:]
+    with Ragkit(load_settings({"data_dir": data})) as kit:
+        question = "Until what date must carried-over annual leave be taken?"
+        found = kit.store.dense_search("default", kit.embedder.embed([question])[0], 50)
+        stored = kit.store.chunks("default", [cid for cid, _ in found])
+        assert any(c.doc_path.endswith("employee_handbook.pdf") for c in stored.values()), found

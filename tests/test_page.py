@@ -15,7 +15,7 @@ from ragkit import Answer, AnswerStream, Evidence, Preview, Ragkit, Source, Timi
 from ragkit.answer import REFUSALS
 from ragkit.serve import free_port
 
-from .conftest import FIXTURES, ROOT, SAMPLE_DOCS, ragkit_cli
+from .conftest import FIXTURES, ROOT, SAMPLE_DOCS, ragkit_process
 from .test_page_browser import listening_addresses, ui_command, wait_until_up
 
 APP = str(ROOT / "ui" / "app.py")
@@ -199,9 +199,9 @@ def test_exposed_page_without_password_refuses(monkeypatch: pytest.MonkeyPatch, 
 
 def test_ui_refuses_a_network_address_without_expose_and_password(tmp_path: Path) -> None:
     env = {"RAGKIT_DATA_DIR": str(tmp_path / "data"), "RAGKIT_UI_PASSWORD": ""}
-    result = ragkit_cli("ui", "--host", "0.0.0.0", env=env)
+    result = ragkit_process("ui", "--host", "0.0.0.0", env=env)
     assert result.returncode == 2 and "--expose" in result.stderr
-    result = ragkit_cli("ui", "--host", "0.0.0.0", "--expose", env=env)
+    result = ragkit_process("ui", "--host", "0.0.0.0", "--expose", env=env)
     assert result.returncode == 2 and "RAGKIT_UI_PASSWORD" in result.stderr
 
 

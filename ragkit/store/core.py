@@ -402,5 +402,11 @@ class Store:
         return {cid: np.asarray(vec, dtype=np.float32) for cid, vec in zip(got["ids"], got["embeddings"], strict=True)}
 
     def close(self) -> None:
-        """Close the SQLite connection (chromadb closes with the process)."""
+        """Close the chromadb client and the SQLite connection.
+
+        chromadb shares one in-memory index per directory among a process's clients and drops it
+        only when the last of them closes: a Store left open would hand its (soon stale) index to
+        the next Store opened here in the same process.
+        """
+        self.reopen()
         self._db.close()

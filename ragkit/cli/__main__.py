@@ -1,0 +1,5 @@
+"""``python -m ragkit.cli``: the ``ragkit`` command."""
+
+from . import main
+
+main()
