@@ -86,7 +86,6 @@ def test_ingest_reports_each_skip_and_stores_nothing_from_outside(tree: Path, da
         "--max-file-mb",
         "1",
         str(tree),
-        timeout=300,
     )
     assert result.returncode == 1, result.stderr  # some files were skipped
     report = json.loads(result.stdout)
