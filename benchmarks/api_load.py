@@ -33,6 +33,7 @@ in-process model lock: on one machine the API costs the HTTP hops and buys a bou
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import random
 import secrets
@@ -54,7 +55,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # tests.servers, benchmarks.load
 
-from benchmarks.load import HEADER, QUESTIONS, LoadRun, ratios  # noqa: E402
+from benchmarks.load import HEADER, QUESTIONS, LoadRun, drive, ratios  # noqa: E402
 from ragkit import Ragkit, load_settings  # noqa: E402
 from ragkit.api_guard import TOKEN_ENV  # noqa: E402
 from ragkit.serve import free_port  # noqa: E402
@@ -304,22 +305,7 @@ def asking(ask: Callable[[str], Reply], seed: int, deadline: float, run: LoadRun
 
 def load(mode: str, askers: Sequence[Callable[[str], Reply]], seconds: float) -> LoadRun:
     """``len(askers)`` client threads for ``seconds``; printed as one row of the table."""
-    run = LoadRun(mode, len(askers))
-    started = time.monotonic()
-    threads = [
-        threading.Thread(target=asking, args=(ask, i, started + seconds, run), daemon=True)
-        for i, ask in enumerate(askers)
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    run.wall_s = time.monotonic() - started
-    run.loadavg = os.getloadavg()[0]
-    print(run.row(), flush=True)
-    for kind, count in sorted(run.errors.items()):
-        print(f"    {count} x {kind}")
-    return run
+    return drive(mode, [functools.partial(asking, ask) for ask in askers], seconds)
 
 
 def main() -> None:

@@ -36,6 +36,7 @@ The model server is stopped before the embedded baseline runs, so the two never 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -48,7 +49,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -330,13 +331,14 @@ def client(kit: Ragkit, seed: int, deadline: float, run: LoadRun) -> None:
                 run.first_ms.append(answer.timings.first_token_ms)
 
 
-def load(mode: str, kits: Sequence[Ragkit], seconds: float) -> LoadRun:
-    """``len(kits)`` client threads (one per kit; kits may repeat) for ``seconds``."""
-    run = LoadRun(mode, len(kits))
+def drive(mode: str, clients: Sequence[Callable[[int, float, LoadRun], None]], seconds: float) -> LoadRun:
+    """``len(clients)`` threads, client i called as ``client(i, deadline, run)`` (i seeds its
+    question order), for ``seconds``; printed as one row of the table and its errors."""
+    run = LoadRun(mode, len(clients))
     started = time.monotonic()
     threads = [
-        threading.Thread(target=client, args=(kit, i, started + seconds, run), daemon=True)
-        for i, kit in enumerate(kits)
+        threading.Thread(target=client, args=(i, started + seconds, run), daemon=True)
+        for i, client in enumerate(clients)
     ]
     for t in threads:
         t.start()
@@ -345,9 +347,14 @@ def load(mode: str, kits: Sequence[Ragkit], seconds: float) -> LoadRun:
     run.wall_s = time.monotonic() - started
     run.loadavg = os.getloadavg()[0]
     print(run.row(), flush=True)
-    for error, count in run.errors.most_common(5):
+    for error, count in run.errors.most_common():
         print(f"    {count} x {error}")
     return run
+
+
+def load(mode: str, kits: Sequence[Ragkit], seconds: float) -> LoadRun:
+    """``len(kits)`` client threads (one per kit; kits may repeat) for ``seconds``."""
+    return drive(mode, [functools.partial(client, kit) for kit in kits], seconds)
 
 
 def warm(kit: Ragkit) -> None:
