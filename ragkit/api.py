@@ -189,11 +189,11 @@ def create_app(kit: Ragkit, limits: Limits = Limits(), token: str | None = None)
             "data": [{"id": n, "object": "model", "created": 0, "owned_by": "ragkit"} for n in names],
         }
 
-    async def answered(answering: AnswerStream, *, checked: bool = False) -> AsyncIterator[Event]:
+    async def answered(answering: AnswerStream) -> AsyncIterator[Event]:
         """The answer's events during its turn at the model, within the time limit; then the
         stream is closed and its generation stopped, also when the client went away."""
         deadline = anyio.current_time() + limits.timeout
-        async with gate.turn(limits.timeout, checked=checked):
+        async with gate.turn(limits.timeout):
             reader = _Reader(answering)
             try:
                 async for event in reader.events(deadline):
@@ -209,7 +209,7 @@ def create_app(kit: Ragkit, limits: Limits = Limits(), token: str | None = None)
         """The SSE stream: the text as written, what the checks changed, then the ``ragkit`` field."""
         try:
             yield _sse(completion.chunk({"role": "assistant", "content": ""}))
-            async with aclosing(answered(answering, checked=True)) as events:  # closed, even if the client left
+            async with aclosing(answered(answering)) as events:  # closed here, even if the client left
                 async for event in events:
                     if event.kind == "preview":
                         yield _sse(completion.chunk({}, ragkit=previews_json(event.previews)))

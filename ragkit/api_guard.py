@@ -143,15 +143,9 @@ class Gate:
             )
 
     @asynccontextmanager
-    async def turn(self, wait: float, *, checked: bool = False) -> AsyncIterator[None]:
-        """Wait for the model (Busy when the queue is full or no turn came within ``wait`` s).
-
-        ``checked``: the caller ran :meth:`check` before sending a stream's 200. Checking again
-        here could only turn that into an error inside the stream for requests that passed the
-        first check together; they may overfill the queue by their number instead, briefly.
-        """
-        if not checked:
-            self.check()
+    async def turn(self, wait: float) -> AsyncIterator[None]:
+        """Wait for the model (Busy when the queue is full or no turn came within ``wait`` s)."""
+        self.check()
         self.admitted += 1
         try:
             with anyio.move_on_after(wait) as waited:

@@ -59,7 +59,10 @@ _CN_NUMBER = re.compile(
     rf"([零〇一二两三四五六七八九十百千万亿]*[零〇一二两三四五六七八九十][零〇一二两三四五六七八九十百千万亿]*)(?={_CN_COUNTED})"
 )
 #: Citation marks, ``[n]``, ``[n, m]`` or ``(n)``: the answer's pointers, not its claims.
-MARKS = re.compile(r"\s*(?:\[\d+(?:\s*[,，、]\s*\d+)*\]|\(\d+\))")
+_BRACKETED = r"\[\d+(?:\s*[,，、]\s*\d+)*\]"
+#: ``[n]`` marks only (``[1]``, ``[1, 2]``, ``[1、2]``): what ragkit's prompts ask for.
+BRACKET_MARKS = re.compile(rf"\s*{_BRACKETED}")
+MARKS = re.compile(rf"\s*(?:{_BRACKETED}|\(\d+\))")
 _WORD = re.compile(r"[^\W\d_][\w'’\-]*", re.UNICODE)
 _SENTENCE_START = re.compile(r"(^|[.!?:;]\s+|\n)\s*[\"“(]*$")
 #: Capitalised words that are not names (pronouns, months and days are names: they are facts).

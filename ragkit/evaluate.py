@@ -55,7 +55,8 @@ def _workspace(kit: Ragkit, work_dir: Path | None) -> Iterator[tuple[Ragkit, Pat
         if kit.settings.store_url:
             place = f"{socket.gethostname()}:{work_dir.resolve()}".encode()
             collection = f"{COLLECTION}-{hashlib.sha256(place).hexdigest()[:12]}"
-        yield Ragkit(replace(kit.settings, data_dir=work_dir / "data", collection=collection)), work_dir
+        with Ragkit(replace(kit.settings, data_dir=work_dir / "data", collection=collection)) as kept:
+            yield kept, work_dir
         return
     collection = f"{COLLECTION}-{uuid.uuid4().hex[:12]}" if kit.settings.store_url else COLLECTION
     with tempfile.TemporaryDirectory(prefix="ragkit-eval-") as tmp:
@@ -65,6 +66,7 @@ def _workspace(kit: Ragkit, work_dir: Path | None) -> Iterator[tuple[Ragkit, Pat
         finally:
             if kit.settings.store_url:
                 evalkit.store.drop(collection)
+            evalkit.close()
 
 
 def _ingest(

@@ -202,7 +202,7 @@ class LocalLLM:
         return record
 
 
-_LOADED: dict[tuple[str, int, int, int, int, int | None], LocalLLM] = {}
+_LOADED: dict[tuple[str, int, int, int, int, int], LocalLLM] = {}
 _LOADED_LOCK = threading.Lock()
 
 
@@ -214,6 +214,7 @@ def local_llm(path: Path, label: str, *, n_ctx: int, n_threads: int, n_gpu_layer
     (after :func:`ragkit.models.resolve_llm` has verified it).
     """
     stat = path.stat()
+    n_threads, n_gpu_layers = n_threads or default_threads(), gpu_layers(n_gpu_layers)  # as llama.cpp gets them
     key = (str(path), stat.st_size, stat.st_mtime_ns, n_ctx, n_threads, n_gpu_layers)
     with _LOADED_LOCK:
         if key not in _LOADED:

@@ -17,7 +17,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
-from .claims import MARKS
+from .claims import BRACKET_MARKS
 from .lexical import CJK_CHAR, is_cjk
 
 # -- retrieval ----------------------------------------------------------------------------
@@ -71,9 +71,10 @@ def _is_punctuation(char: str) -> bool:
 
 
 def strip_citations(text: str) -> str:
-    """The answer without its citation marks (``[n]``, ``[1, 2]``, ``[1、2]``, ``(n)``: the answer
-    checks' one pattern, :data:`ragkit.claims.MARKS`), which are not part of what it says."""
-    return MARKS.sub("", text)
+    """The answer without its ``[n]`` citation marks (:data:`ragkit.claims.BRACKET_MARKS`, the
+    form the checks also read), which are not part of what it says; "(14)" is kept, since in an
+    answer it is as likely a figure as a mark."""
+    return BRACKET_MARKS.sub("", text)
 
 
 def normalize(text: str) -> str:

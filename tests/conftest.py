@@ -67,7 +67,7 @@ def ragkit_cli(
         os.environ.update(saved_env)
         signal.signal(signal.SIGTERM, saved_sigterm)
     stderr = result.stderr
-    if result.exc_info is not None and not isinstance(result.exception, SystemExit):
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
         stderr += "".join(traceback.format_exception(*result.exc_info))
     return subprocess.CompletedProcess(["ragkit", *args], result.exit_code, result.stdout, stderr)
 

@@ -1,6 +1,6 @@
 """``ragkit eval retrieval`` and ``ragkit eval qa`` end to end on tiny real datasets.
 
-The real command runs in a subprocess: real ingest into a throw-away store, the real retriever,
+The real command (in process, through click): real ingest into a throw-away store, the real retriever,
 the real 0.5B model. The printed metrics are recomputed here from the files the command wrote,
 so the report cannot drift from what was measured.
 """

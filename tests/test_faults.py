@@ -39,7 +39,8 @@ def assert_like_clean_ingest(data: Path, docs: Path, tmp_path: Path) -> None:
     after, reference = snapshot(data), snapshot(clean)
     assert after["documents"] == reference["documents"]
     assert after["manifest"] == reference["manifest"] == after["vectors"]
-    assert [c.problems() for c in Ragkit(load_settings({"data_dir": data})).check_store()] == [[]]
+    with Ragkit(load_settings({"data_dir": data})) as kit:
+        assert [c.problems() for c in kit.check_store()] == [[]]
 
 
 def test_disk_full_during_ingest_is_one_line_and_a_rerun_repairs(tmp_path: Path) -> None:

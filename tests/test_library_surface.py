@@ -39,6 +39,7 @@ def test_a_stored_documents_text(tmp_path: Path) -> None:
         assert kit.document_text(SAMPLE_DOCS / "employee_handbook.pdf") == ""  # not stored
 
 
+@pytest.mark.llm
 def test_every_ragkit_in_a_process_shares_the_loaded_models(tmp_path: Path) -> None:
     with (
         Ragkit(load_settings({"data_dir": tmp_path / "a"})) as first,

@@ -56,7 +56,9 @@ def test_chinese_is_scored_by_character() -> None:
 
 def test_containment_and_citation_marks() -> None:
     assert metrics.strip_citations("It is 14 May 2026 [1][2].") == "It is 14 May 2026."
-    assert metrics.strip_citations("上限为600元[1、2]，见(3)。") == "上限为600元，见。"  # the checks' own pattern
+    assert (
+        metrics.strip_citations("上限为600元[1、2]，共(3)晚。") == "上限为600元，共(3)晚。"
+    )  # "、" as the checks read it
     assert metrics.contains_answer("The move is on 14 May, 2026.", ["14 May 2026"])
     assert not metrics.contains_answer("In 1066 AD", ["106"])  # whole tokens only
 

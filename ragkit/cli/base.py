@@ -23,7 +23,7 @@ class Group(click.Group):
             ctx.exit(exc.exit_code)
 
 
-def stop_on_sigterm(what: str) -> None:
+def stop_on_sigterm(ctx: click.Context, what: str) -> None:
     """Let SIGTERM end the command with one line and exit 143 instead of dying mid-write.
 
     Python's default for SIGTERM ends the process without a word; raising here unwinds the
@@ -33,7 +33,8 @@ def stop_on_sigterm(what: str) -> None:
     def stop(_signum: int, _frame: object) -> None:
         raise StoppedError(f"{what}; run it again to finish (it first repairs what was left half written)")
 
-    signal.signal(signal.SIGTERM, stop)
+    previous = signal.signal(signal.SIGTERM, stop)
+    ctx.call_on_close(lambda: signal.signal(signal.SIGTERM, previous))  # a longer-lived process goes on
 
 
 def make_kit(ctx: click.Context, **overrides: Any) -> Ragkit:

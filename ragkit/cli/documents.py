@@ -97,7 +97,7 @@ def ingest(
         parse_memory_mb=parse_memory_mb,
     )
     passwords = Passwords.load(password, passwords_file)
-    stop_on_sigterm(f"{kit.settings.data_dir}: ingest stopped by SIGTERM")
+    stop_on_sigterm(ctx, f"{kit.settings.data_dir}: ingest stopped by SIGTERM")
     bar = tqdm(total=0, unit="file", file=sys.stderr, disable=quiet, dynamic_ncols=True, desc="ingest")
     started = time.perf_counter()
     chunks = 0

@@ -408,5 +408,7 @@ class Store:
         only when the last of them closes: a Store left open would hand its (soon stale) index to
         the next Store opened here in the same process.
         """
-        self.reopen()
-        self._db.close()
+        try:
+            self.reopen()
+        finally:
+            self._db.close()
