@@ -55,7 +55,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # tests.servers, benchmarks.load
 
-from benchmarks.load import HEADER, QUESTIONS, LoadRun, drive, is_right, ratios  # noqa: E402
+from benchmarks.load import HEADER, QUESTIONS, LoadRun, drive, is_right, questions_until, ratios  # noqa: E402
 from ragkit import Ragkit, load_settings  # noqa: E402
 from ragkit.api_guard import TOKEN_ENV  # noqa: E402
 from ragkit.serve import free_port  # noqa: E402
@@ -280,12 +280,7 @@ def process_asker(kit: Ragkit) -> Callable[[str], Reply]:
 
 def asking(ask: Callable[[str], Reply], seed: int, deadline: float, run: LoadRun) -> None:
     """One client: its own question order, until ``deadline``; a 503 waits its Retry-After."""
-    order = list(QUESTIONS)
-    random.Random(seed).shuffle(order)
-    k = 0
-    while time.monotonic() < deadline:
-        question, span = order[k % len(order)]
-        k += 1
+    for question, span in questions_until(seed, deadline):
         try:
             reply = ask(question)
         except Refused as exc:

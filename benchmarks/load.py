@@ -49,7 +49,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -308,14 +308,19 @@ def is_right(answer: Any, span: str | None) -> bool:
     return bool(answer.declined) if span is None else (not answer.declined and span in answer.answer)
 
 
-def client(kit: Ragkit, seed: int, deadline: float, run: LoadRun) -> None:
-    """Ask the questions in an order of its own (``seed``) until ``deadline``; record into ``run``."""
+def questions_until(seed: int, deadline: float) -> Iterator[tuple[str, str | None]]:
+    """QUESTIONS in an order of their own (``seed``), round and round until ``deadline``."""
     order = list(QUESTIONS)
     random.Random(seed).shuffle(order)
     k = 0
     while time.monotonic() < deadline:
-        question, span = order[k % len(order)]
+        yield order[k % len(order)]
         k += 1
+
+
+def client(kit: Ragkit, seed: int, deadline: float, run: LoadRun) -> None:
+    """Ask the questions in an order of its own (``seed``) until ``deadline``; record into ``run``."""
+    for question, span in questions_until(seed, deadline):
         try:
             answer = kit.ask(question)
         except Exception as exc:
