@@ -11,6 +11,8 @@ before any library that could phone home is imported.
 
 from . import _offline  # noqa: F401  (must stay the first import)
 from .config import Settings, collection_name, load_settings
+from .doctor import Diagnosis
+from .endpoints import is_loopback
 from .errors import (
     ConfigError,
     EmptyCollectionError,
@@ -21,7 +23,9 @@ from .errors import (
     StoppedError,
     StoreError,
 )
+from .evaluate import evaluate_qa, evaluate_retrieval
 from .library import FILE_TYPES, Ragkit
+from .passwords import Passwords
 from .prompt import quote
 from .records import (
     Answer,
@@ -29,47 +33,67 @@ from .records import (
     DocumentInfo,
     Evidence,
     FileResult,
+    Hit,
     IngestReport,
     PageView,
     Source,
     Timings,
     Unsupported,
 )
-from .stream import CORRECTED, MARKS, UNCHANGED, WITHHELD, AnswerStream, Preview
+from .render import display_path, highlighted_passage, literal, neutralize
+from .retrieve import PIPELINES
+from .serve import PAGE_EXPOSED_ENV, PAGE_PASSWORD_ENV, free_port, run_page
+from .stream import CORRECTED, MARKS, UNCHANGED, WITHHELD, AnswerStream, Event, Preview
 from .transcript import to_markdown as conversation_markdown
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CORRECTED",
+    "FILE_TYPES",
     "MARKS",
+    "PAGE_EXPOSED_ENV",
+    "PAGE_PASSWORD_ENV",
+    "PIPELINES",
     "UNCHANGED",
     "WITHHELD",
     "Answer",
     "AnswerStream",
     "Box",
     "ConfigError",
+    "Diagnosis",
     "DocumentInfo",
-    "Evidence",
     "EmptyCollectionError",
-    "FILE_TYPES",
+    "Event",
+    "Evidence",
     "FileResult",
+    "Hit",
     "IngestReport",
     "ModelError",
     "PageView",
-    "Preview",
     "ParseError",
+    "Passwords",
+    "Preview",
     "Ragkit",
     "RagkitError",
     "ServerError",
     "Settings",
+    "Source",
     "StoppedError",
     "StoreError",
-    "Source",
     "Timings",
     "Unsupported",
     "collection_name",
     "conversation_markdown",
+    "display_path",
+    "evaluate_qa",
+    "evaluate_retrieval",
+    "free_port",
+    "highlighted_passage",
+    "is_loopback",
+    "literal",
     "load_settings",
+    "neutralize",
     "quote",
+    "run_page",
 ]

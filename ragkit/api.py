@@ -29,7 +29,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Scope
 
-from . import AnswerStream, ConfigError, Ragkit, RagkitError, __version__, collection_name
+from . import AnswerStream, ConfigError, Event, Ragkit, RagkitError, __version__, collection_name, is_loopback
 from .api_guard import TOKEN_ENV, Busy, Gate, LimitBody, RequireToken, refusal
 from .api_openai import (
     ChatRequest,
@@ -43,8 +43,6 @@ from .api_openai import (
     previews_json,
     usage,
 )
-from .endpoints import is_loopback
-from .stream import Event
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from . import Answer, Preview
-from .records import Hit
+from . import Answer, Hit, Preview
 
 #: The model name that means "the server's default collection" (as does an empty one).
 DEFAULT_MODEL = "ragkit"
@@ -83,8 +82,8 @@ def collection_of(model: str) -> str | None:
 
 def conversation(messages: list[Message]) -> tuple[str, list[tuple[str, str]]]:
     """(the question, the history) of a chat: the last message must be the user's question; the
-    history is the last earlier (user, assistant) turn, which is all that the CLI and the page
-    pass on to rewrite a follow-up. System and tool messages are ignored: ragkit's own prompt
+    history is every earlier (user, assistant) turn, as the CLI and the page pass theirs (the
+    library decides how much of it a follow-up's rewrite reads). System and tool messages are ignored: ragkit's own prompt
     decides how the model answers."""
     turns = [m for m in messages if m.role in ("user", "assistant")]
     if not turns or turns[-1].role != "user":
@@ -97,7 +96,7 @@ def conversation(messages: list[Message]) -> tuple[str, list[tuple[str, str]]]:
         for ask, reply in zip(turns[:-1], turns[1:-1], strict=False)
         if ask.role == "user" and reply.role == "assistant"
     ]
-    return question, history[-1:]
+    return question, history
 
 
 def extension(answer: Answer, change: str | None = None) -> dict[str, Any]:

@@ -151,6 +151,17 @@ class Settings:
             if (url := getattr(self, name))
         }
 
+    def environment(self, names: Iterable[str]) -> dict[str, str]:
+        """These settings' values of ``names`` as the ``RAGKIT_*`` variables that reproduce them in
+        another process (lists comma-separated, as :func:`load_settings` reads them): how the page
+        and the doctor's self-test inherit what the user chose."""
+        out = {}
+        for name in names:
+            value = getattr(self, name)
+            text = ",".join(value) if isinstance(value, tuple) else "" if value is None else str(value)
+            out[f"RAGKIT_{name.upper()}"] = text
+        return out
+
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 
@@ -216,17 +227,6 @@ def config_path(config_file: Path | None = None, environ: Mapping[str, str] | No
     env = os.environ if environ is None else environ
     explicit = config_file or (Path(env["RAGKIT_CONFIG"]) if env.get("RAGKIT_CONFIG") else None)
     return (explicit, True) if explicit is not None else (default_config_file(), False)
-
-
-def as_environment(settings: Settings, names: Iterable[str]) -> dict[str, str]:
-    """``settings``' values of ``names`` as the ``RAGKIT_*`` variables that reproduce them in
-    another process (lists comma-separated, as :func:`load_settings` reads them)."""
-    out = {}
-    for name in names:
-        value = getattr(settings, name)
-        text = ",".join(value) if isinstance(value, tuple) else "" if value is None else str(value)
-        out[f"RAGKIT_{name.upper()}"] = text
-    return out
 
 
 def load_settings(

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from . import models
 from ._offline import OFFLINE_ENV
-from .config import as_environment, config_path
+from .config import config_path
 from .errors import RagkitError
 from .library import Ragkit
 from .llm import default_threads, gpu_layers, placement
@@ -170,7 +170,7 @@ def self_test(kit: Ragkit) -> Check:
         work = Path(tmp)
         (work / "home").mkdir()
         env = {k: v for k, v in os.environ.items() if not k.startswith("RAGKIT_") and k != "XDG_CACHE_HOME"}
-        env |= as_environment(settings, ("models_dir", "model", "store_url", "llm_url", "allow_remote", "llm_api_key"))
+        env |= settings.environment(("models_dir", "model", "store_url", "llm_url", "allow_remote", "llm_api_key"))
         env |= {
             "HOME": str(work / "home"),
             "XDG_CONFIG_HOME": str(work / "config"),
@@ -200,15 +200,36 @@ def self_test(kit: Ragkit) -> Check:
     return Check(status, f"{what}: {beyond}; answer: {text[:100]!r}")
 
 
+@dataclass
+class Diagnosis:
+    """Every check in the order it ran; it passes when none failed (warnings pass)."""
+
+    checks: list[Check]
+
+    @property
+    def passed(self) -> bool:
+        return all(c.status != "FAIL" for c in self.checks)
+
+    def to_json(self) -> dict[str, object]:
+        """The report as ``ragkit doctor --json`` prints it."""
+        return {"ok": self.passed, "checks": [asdict(c) for c in self.checks]}
+
+
 def run(
-    kit: Ragkit, *, config_file: Path | None, repair: bool, self_test_run: bool, report: Callable[[Check], None]
-) -> list[Check]:
+    kit: Ragkit,
+    *,
+    config_file: Path | None,
+    repair: bool,
+    self_test_run: bool,
+    report: Callable[[Check], None] | None = None,
+) -> Diagnosis:
     """Run every check, handing each to ``report`` as soon as it is known."""
     checks: list[Check] = []
 
     def add(check: Check) -> None:
         checks.append(check)
-        report(check)
+        if report:
+            report(check)
 
     for check in chain(
         [versions()],
@@ -221,14 +242,4 @@ def run(
         add(check)
     if self_test_run:
         add(self_test(kit))
-    return checks
-
-
-def to_json(checks: list[Check]) -> dict[str, object]:
-    """The report as ``ragkit doctor --json`` prints it."""
-    return {"ok": passed(checks), "checks": [asdict(c) for c in checks]}
-
-
-def passed(checks: list[Check]) -> bool:
-    """True when no check failed (warnings pass)."""
-    return all(c.status != "FAIL" for c in checks)
+    return Diagnosis(checks)

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import answer, followup, highlight, models, retrieve
 from .chunk import Chunker, HFTokenizer
@@ -40,6 +40,9 @@ from .store import Consistency, Store
 from .store.writer import Writer
 from .stream import AnswerStream, Preview
 
+if TYPE_CHECKING:  # the doctor imports this module
+    from .doctor import Check, Diagnosis
+
 log = logging.getLogger(__name__)
 #: Sentences shown while the model reads: one from each of the best passages.
 PREVIEWS = 3
@@ -57,14 +60,6 @@ def upload_name(client_name: str) -> str:
     base = _SAFE_NAME.sub("_", Path(client_name.replace("\\", "/")).name).strip("._ ") or "upload"
     stem, suffix = os.path.splitext(base)
     return stem[: _MAX_NAME - len(suffix[:16])] + suffix[:16]
-
-
-def display_path(path: str) -> str:
-    """A path relative to the working directory when it lies below it, else as stored."""
-    try:
-        return str(Path(path).relative_to(Path.cwd()))
-    except ValueError:
-        return path
 
 
 #: The file name endings ingest reads (without the dot), for upload forms.
@@ -277,6 +272,25 @@ class Ragkit:
         installed = [m.name for m in self.models() if m.kind == "llm" and m.installed and m.name in models.REGISTRY]
         return [self.settings.model, *(name for name in installed if name != self.settings.model)]
 
+    def model_path(self, name: str | None = None) -> Path:
+        """The verified GGUF file of a model (default: the configured one), assembling a packaged
+        model first: the file a model server such as ``llama_cpp.server`` loads."""
+        return models.resolve_llm(name or self.settings.model, self.settings.models_dir)[0]
+
+    def diagnose(
+        self,
+        *,
+        config_file: Path | None = None,
+        repair: bool = False,
+        self_test: bool = True,
+        report: Callable[[Check], None] | None = None,
+    ) -> Diagnosis:
+        """``ragkit doctor``'s checks, each handed to ``report`` as soon as it is known;
+        ``self_test`` adds the recorded ingest + query in a subprocess."""
+        from . import doctor
+
+        return doctor.run(self, config_file=config_file, repair=repair, self_test_run=self_test, report=report)
+
     def register_model(self, path: str | Path, name: str | None = None) -> models.UserModel:
         """Pin a GGUF file's sha256 under ``name`` so that ``--model name`` (or its path) loads it."""
         return models.register(Path(path), self.settings.models_dir, name)
@@ -346,8 +360,9 @@ class Ragkit:
         ``on_preview`` gets the retrieved passages' sentences that match the question best, as
         soon as retrieval is done (before the model reads anything); :meth:`stream` wraps both.
 
-        With ``history`` (earlier (question, answer) turns), a follow-up question is first
-        rewritten into a standalone one, which is what retrieval and the model then see.
+        With ``history`` (earlier (question, answer) turns, oldest first), a follow-up question is
+        first rewritten into a standalone one, which is what retrieval and the model then see;
+        only the last turn is read (:func:`ragkit.followup.rewrite`), so a shell passes them all.
         ``pipeline="naive"`` answers the way a plain RAG loop does, as the eval baseline.
         """
         question = question.strip()

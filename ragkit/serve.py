@@ -18,9 +18,9 @@ from pathlib import Path
 from .errors import ConfigError
 
 #: The environment variable holding the page password when it is exposed beyond loopback.
-PASSWORD_ENV = "RAGKIT_UI_PASSWORD"
+PAGE_PASSWORD_ENV = "RAGKIT_UI_PASSWORD"
 #: Set for the page process when it listens beyond loopback, so it shows that and asks for the password.
-EXPOSED_ENV = "RAGKIT_UI_EXPOSED"
+PAGE_EXPOSED_ENV = "RAGKIT_UI_EXPOSED"
 
 
 def app_path() -> Path:
@@ -67,15 +67,15 @@ def command(host: str, port: int) -> list[str]:
     ]
 
 
-def run(argv: list[str], env: dict[str, str]) -> int:
-    """Run the page server in the foreground until it exits; return its exit status.
+def run_page(host: str, port: int, env: dict[str, str]) -> int:
+    """Run the page server on ``host:port`` in the foreground until it exits; return its exit status.
 
     SIGTERM and SIGHUP sent to ``ragkit ui`` (a service manager stopping it, a closed terminal)
     are passed on, so the Streamlit process never outlives the command that started it. Ctrl-C
     reaches both through the terminal's process group; the server then shuts down by itself, and
     a second Ctrl-C kills it.
     """
-    child = subprocess.Popen(argv, env=env)
+    child = subprocess.Popen(command(host, port), env=env)
 
     def forward(signum: int, _frame: object) -> None:
         child.send_signal(signum)

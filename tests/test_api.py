@@ -47,7 +47,7 @@ def _messages(*turns: tuple[str, Any]) -> Any:
     return ChatRequest.model_validate({"messages": [{"role": r, "content": c} for r, c in turns]}).messages
 
 
-def test_the_last_user_message_is_the_question_and_the_turn_before_it_the_history() -> None:
+def test_the_last_user_message_is_the_question_and_the_turns_before_it_the_history() -> None:
     messages = _messages(
         ("system", "You are helpful."),
         ("user", "first?"),
@@ -63,7 +63,7 @@ def test_the_last_user_message_is_the_question_and_the_turn_before_it_the_histor
             ],
         ),
     )
-    assert conversation(messages) == ("and third?", [("second?", "two [1]")])
+    assert conversation(messages) == ("and third?", [("first?", "one [1]"), ("second?", "two [1]")])
     assert conversation(_messages(("user", "alone?"))) == ("alone?", [])
     for bad in (_messages(("user", "q?"), ("assistant", "a")), _messages(("system", "x")), _messages(("user", " "))):
         with pytest.raises(ValueError):

@@ -110,16 +110,14 @@ def test_settings_that_name_a_server_leave_the_environment_alone(
 ) -> None:
     import os
 
-    from ragkit.config import as_environment
-
     monkeypatch.delenv("NO_PROXY", raising=False)  # an earlier test's client may have set it
     monkeypatch.delenv("no_proxy", raising=False)
     before = dict(os.environ)
     settings = load_settings({"store_url": "http://127.0.0.1:8000", "allow_remote": ("gpu-box",)}, environ={})
     assert dict(os.environ) == before  # no NO_PROXY written until a client is built
-    assert as_environment(settings, ["store_url", "allow_remote", "min_confidence"]) == {
+    assert settings.environment(["store_url", "allow_remote", "min_confidence"]) == {
         "RAGKIT_STORE_URL": "http://127.0.0.1:8000",
         "RAGKIT_ALLOW_REMOTE": "gpu-box",
         "RAGKIT_MIN_CONFIDENCE": "",
     }
-    assert load_settings(environ=as_environment(settings, ["store_url", "allow_remote"])) == settings
+    assert load_settings(environ=settings.environment(["store_url", "allow_remote"])) == settings

@@ -2,14 +2,51 @@
 
 from __future__ import annotations
 
+import ast
 import sqlite3
 from pathlib import Path
 
 import pytest
 
+import ragkit
 from ragkit import EmptyCollectionError, Ragkit, load_settings
 
 from .conftest import TEST_MODEL
+
+ROOT = Path(__file__).resolve().parent.parent
+#: The shells, and the ragkit modules each may import besides the package root: its own parts.
+SHELLS = {
+    "ragkit/cli": ("ragkit.cli",),
+    "ui": (),
+    "ragkit/api.py": ("ragkit.api_guard", "ragkit.api_openai"),
+    "ragkit/api_guard.py": ("ragkit.api_openai",),
+    "ragkit/api_openai.py": (),
+    "ragkit/mcp_server.py": ("ragkit.api_openai",),
+}
+
+
+def ragkit_imports(path: Path) -> set[str]:
+    """What ``path`` imports of ragkit: module names, and ``ragkit.X`` for a name taken from the
+    package root (relative imports resolved)."""
+    package = path.relative_to(ROOT).with_suffix("").parts[:-1]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = list(package[: len(package) - node.level + 1]) if node.level else []
+            module = ".".join([*base, node.module] if node.module else base)
+            found |= {f"{module}.{a.name}" for a in node.names} if module == "ragkit" else {module}
+    return {name for name in found if name.startswith("ragkit.")}
+
+
+@pytest.mark.parametrize("shell", sorted(SHELLS))
+def test_the_shells_import_nothing_but_the_public_surface(shell: str) -> None:
+    public = {f"ragkit.{name}" for name in [*ragkit.__all__, "__version__"]}
+    files = sorted((ROOT / shell).rglob("*.py")) if (ROOT / shell).is_dir() else [ROOT / shell]
+    for file in files:
+        beyond = {name for name in ragkit_imports(file) - public if not name.startswith(SHELLS[shell])}
+        assert not beyond, f"{file.relative_to(ROOT)} imports ragkit internals {sorted(beyond)}"
 
 
 def test_collections_models_and_close(tmp_path: Path) -> None:

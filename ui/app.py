@@ -20,6 +20,8 @@ import streamlit as st
 from ragkit import (
     CORRECTED,
     FILE_TYPES,
+    PAGE_EXPOSED_ENV,
+    PAGE_PASSWORD_ENV,
     WITHHELD,
     Answer,
     AnswerStream,
@@ -29,11 +31,12 @@ from ragkit import (
     Source,
     collection_name,
     conversation_markdown,
+    highlighted_passage,
+    literal,
     load_settings,
+    neutralize,
     quote,
 )
-from ragkit.render import highlighted_passage, literal, neutralize
-from ragkit.serve import EXPOSED_ENV, PASSWORD_ENV
 
 #: Shown under an answer whose checked text differs from what was streamed.
 CORRECTED_CAPTION = "Corrected by the checks: the streamed text was replaced by the checked answer."
@@ -49,12 +52,12 @@ def get_kit(key: str, _settings: Settings) -> Ragkit:
 
 def require_password() -> None:
     """When the page listens beyond loopback, ask for the password before anything else."""
-    if os.environ.get(EXPOSED_ENV) != "1":
+    if os.environ.get(PAGE_EXPOSED_ENV) != "1":
         return
     st.warning("This page is reachable from other computers on the network.")
-    expected = os.environ.get(PASSWORD_ENV, "")
+    expected = os.environ.get(PAGE_PASSWORD_ENV, "")
     if not expected:
-        st.error(f"No password is set: set {PASSWORD_ENV} and restart `ragkit ui`.")
+        st.error(f"No password is set: set {PAGE_PASSWORD_ENV} and restart `ragkit ui`.")
         st.stop()
     if st.session_state.get("authenticated"):
         return
@@ -277,7 +280,7 @@ def main() -> None:
     history = [(m["answer"].question, m["answer"].answer) for m in messages if m["role"] == "assistant"]
     with st.chat_message("assistant"):
         preview, reply = st.empty(), st.empty()
-        stream = kit.stream(question, history=history[-1:], **options)
+        stream = kit.stream(question, history=history, **options)
         try:
             with st.spinner("Reading your documents…"):
                 reply.write_stream(streamed_text(stream, preview))

@@ -17,15 +17,13 @@ from .base import cli, emit_json, make_kit
 def doctor(ctx: click.Context, repair: bool, as_json: bool, no_self_test: bool) -> None:
     """Check versions, paths, models, store health and the offline switches, then prove with a
     recorded ingest + query that nothing connects beyond this machine. Exits 1 if a check fails."""
-    from .. import doctor as checks
-
-    report = (lambda check: None) if as_json else (lambda check: click.echo(str(check)))
-    found = checks.run(
-        make_kit(ctx), config_file=ctx.obj.get("config"), repair=repair, self_test_run=not no_self_test, report=report
+    report = None if as_json else (lambda check: click.echo(str(check)))
+    found = make_kit(ctx).diagnose(
+        config_file=ctx.obj.get("config"), repair=repair, self_test=not no_self_test, report=report
     )
     if as_json:
-        emit_json(checks.to_json(found))
-    if not checks.passed(found):
+        emit_json(found.to_json())
+    if not found.passed:
         ctx.exit(1)
 
 
@@ -56,11 +54,7 @@ def models(ctx: click.Context, as_json: bool) -> None:
 def models_path(ctx: click.Context, name: str | None) -> None:
     """Print the verified GGUF file of a model (default: the configured one), assembling a
     packaged model first: what a model server such as `python -m llama_cpp.server --model` loads."""
-    from ..models import resolve_llm
-
-    kit = make_kit(ctx)
-    path, _label = resolve_llm(name or kit.settings.model, kit.settings.models_dir)
-    click.echo(str(path))
+    click.echo(str(make_kit(ctx).model_path(name)))
 
 
 @models.command("add")

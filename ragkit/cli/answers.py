@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from .. import Answer, Ragkit, conversation_markdown, quote
-from ..library import display_path
+from .. import Answer, Ragkit, conversation_markdown, display_path, quote
 from .base import cli, collection_option, emit_json, make_kit
 
 
@@ -142,7 +141,7 @@ def chat(ctx: click.Context, collection: str | None, top_k: int | None, model: s
         if question.lower() in ("", "exit", "quit"):
             click.echo("", err=True)
             return
-        answers.append(_stream(kit, question, history=[(a.question, a.answer) for a in answers[-1:]]))
+        answers.append(_stream(kit, question, history=[(a.question, a.answer) for a in answers]))
         if export is not None:
             try:
                 export.write_text(conversation_markdown(answers), encoding="utf-8")

@@ -8,9 +8,7 @@ from pathlib import Path
 
 import click
 
-from .. import FileResult, Ragkit
-from ..library import display_path
-from ..passwords import Passwords
+from .. import FileResult, Passwords, Ragkit, display_path
 from .base import cli, collection_option, emit_json, make_kit, stop_on_sigterm
 
 

@@ -9,8 +9,7 @@ from typing import Any
 
 import click
 
-from ..evaluate import evaluate_qa, evaluate_retrieval
-from ..retrieve import PIPELINES
+from .. import PIPELINES, evaluate_qa, evaluate_retrieval
 from .base import Group, cli, emit_json, make_kit
 
 # -- eval -----------------------------------------------------------------------------------

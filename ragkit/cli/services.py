@@ -7,11 +7,7 @@ from typing import Any
 
 import click
 
-from ..config import as_environment
-from ..endpoints import is_loopback
-from ..serve import EXPOSED_ENV, PASSWORD_ENV, free_port
-from ..serve import command as serve_command
-from ..serve import run as run_page
+from .. import PAGE_EXPOSED_ENV, PAGE_PASSWORD_ENV, free_port, is_loopback, run_page
 from .base import cli, collection_option, make_kit
 
 
@@ -26,27 +22,27 @@ from .base import cli, collection_option, make_kit
 @click.option(
     "--expose",
     is_flag=True,
-    help=f"Allow a non-loopback --host; the page then asks for the password in {PASSWORD_ENV}.",
+    help=f"Allow a non-loopback --host; the page then asks for the password in {PAGE_PASSWORD_ENV}.",
 )
 @click.pass_context
 def ui(ctx: click.Context, port: int | None, host: str, expose: bool) -> None:
     """Open the ragkit page in the browser (Streamlit, on 127.0.0.1 by default)."""
     kit = make_kit(ctx)
     given = [name for name, value in ctx.obj.items() if value is not None and name != "config"]
-    env = dict(os.environ) | as_environment(kit.settings, given)  # the group's flags reach the page
+    env = dict(os.environ) | kit.settings.environment(given)  # the group's flags reach the page
     if ctx.obj.get("config"):
         env["RAGKIT_CONFIG"] = str(ctx.obj["config"])
-    env.pop(EXPOSED_ENV, None)
+    env.pop(PAGE_EXPOSED_ENV, None)
     if not is_loopback(host):
         if not expose:
             raise click.UsageError(f"--host {host} makes the page reachable from the network; add --expose to mean it")
-        if not env.get(PASSWORD_ENV):
-            raise click.UsageError(f"an exposed page needs a password: set {PASSWORD_ENV}")
-        env[EXPOSED_ENV] = "1"
+        if not env.get(PAGE_PASSWORD_ENV):
+            raise click.UsageError(f"an exposed page needs a password: set {PAGE_PASSWORD_ENV}")
+        env[PAGE_EXPOSED_ENV] = "1"
     port = port or free_port(host if is_loopback(host) else "0.0.0.0")
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     click.echo(f"ragkit page for {kit.settings.data_dir}: http://{shown}:{port}  (Ctrl-C to stop)", err=True)
-    ctx.exit(run_page(serve_command(host, port), env))
+    ctx.exit(run_page(host, port, env))
 
 
 def _service_module(name: str) -> Any:
