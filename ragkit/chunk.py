@@ -10,18 +10,13 @@ came from so the quote can be checked against the page text.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from . import injection
+from . import injection, sentences
 from .records import Chunk, Page
-
-# A unit ends after sentence punctuation (Latin needs whitespace after it, CJK does not),
-# after a line break, or at a blank line.
-_BOUNDARY = re.compile(r"(?<=[.!?;:])[\"')\]]*\s+|(?<=[。！？；…])[”」』）]*\s*|\n+")
 
 
 class Tokenizer(Protocol):
@@ -57,23 +52,6 @@ class _Unit:
     tokens: int
 
 
-def _split_units(text: str) -> Iterator[tuple[int, int]]:
-    """Character spans of sentences/lines, whitespace between them excluded."""
-    pos = 0
-    for match in _BOUNDARY.finditer(text):
-        if match.end() <= pos:
-            continue
-        end = match.start() if match.group().isspace() else match.end()
-        piece = text[pos:end]
-        if piece.strip():
-            lead = len(piece) - len(piece.lstrip())
-            yield pos + lead, pos + len(piece.rstrip())
-        pos = match.end()
-    if text[pos:].strip():
-        lead = len(text[pos:]) - len(text[pos:].lstrip())
-        yield pos + lead, len(text.rstrip())
-
-
 def chunk_id(doc_path: str, doc_sha256: str, ordinal: int) -> str:
     """Deterministic id: same file, same content, same position -> same id, on every run."""
     return hashlib.sha256(f"{doc_path}\x00{doc_sha256}\x00{ordinal}".encode()).hexdigest()[:32]
@@ -90,7 +68,7 @@ class Chunker:
         self.overlap = overlap
 
     def _units(self, text: str) -> list[_Unit]:
-        spans = list(_split_units(text))
+        spans = list(sentences.spans(text, clauses=True))
         token_spans = self.tokenizer.token_spans([text[s:e] for s, e in spans]) if spans else []
         units: list[_Unit] = []
         for (start, end), toks in zip(spans, token_spans, strict=True):

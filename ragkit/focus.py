@@ -22,9 +22,9 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 from . import lexical
+from .sentences import split
 
 _SOFT_BREAK = re.compile(r"(?<!\n)\n(?!\n|\s*(?:[-*•#|]|\d+[.)、]))")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[。！？；])\s*|\n+")
 #: Stands for text left out between kept sentences.
 GAP = "…"
 
@@ -37,7 +37,7 @@ def reflow(passage: str) -> str:
 def sentences(passage: str) -> list[str]:
     """The passage's sentences (reflowed, stripped, empty ones dropped); a line of its own
     (a heading, a list item, a table row) is a sentence too."""
-    return [s.strip() for s in _SENTENCE.split(reflow(passage)) if s and s.strip()]
+    return split(reflow(passage))
 
 
 def term_weights(question: str, texts: Sequence[str]) -> dict[str, float]:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from . import sentences
+
 #: Flag names, as stored with a chunk and shown under an answer.
 HIDDEN = "hidden-text"
 INVISIBLE = "invisible-characters"
@@ -48,8 +50,6 @@ _URL = re.compile(r"!?\[[^\]\n]{0,200}\]\([^)\n]*\)|<img\b[^>]*>|\b(?:https?|ftp
 
 #: Shortest hidden run worth flagging: stray invisible spaces and bullets are not an attack.
 MIN_HIDDEN_CHARS = 12
-
-_SENTENCE = re.compile(r"[^.!?。！？\n]*(?:[.!?。！？]+|\n|$)")
 
 
 def scan(text: str, hidden: bool = False) -> tuple[str, ...]:
@@ -94,14 +94,12 @@ def defuse(text: str) -> str:
     text = _INVISIBLE.sub("", text)
     text = _EXFIL.sub("[link removed]", text)
 
-    def sentence(match: re.Match[str]) -> str:
-        found = match.group()
-        if not _INSTRUCTION.search(found):
-            return found
-        lead = found[: len(found) - len(found.lstrip())]
-        return f"{lead}[instruction-like text removed]{' ' if found.endswith(' ') else ''}"
-
-    return _SENTENCE.sub(sentence, text)
+    kept, pos = [], 0
+    for start, end in sentences.spans(text):
+        found = text[start:end]
+        kept += [text[pos:start], "[instruction-like text removed]" if _INSTRUCTION.search(found) else found]
+        pos = end
+    return "".join(kept) + text[pos:]
 
 
 def unlisted_links(answer: str, sources: Iterable[str]) -> str:
