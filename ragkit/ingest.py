@@ -8,7 +8,9 @@ fails to parse is reported and leaves whatever was stored for it before untouche
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +31,20 @@ FileProgress = Callable[[FileResult, int, int], None]
 #: Chunks gathered from several files before one embedding call: small files (one or two chunks
 #: each) would otherwise run the embedder on tiny batches, several times slower per chunk.
 EMBED_BATCH_CHUNKS = 256
+#: Files parsed ahead of the one being stored. The parser runs in its own process, so while the
+#: embedder works on a batch, the next files are parsed (and chunked) on the other core.
+PARSE_AHEAD = 32
+
+
+@dataclass
+class _Changed:
+    """A file whose content is new to the store: it must be parsed."""
+
+    path: Path
+    sha256: str
+    size: int
+    mtime: float
+    existed: bool
 
 
 @dataclass
@@ -38,6 +54,10 @@ class _Parsed:
     info: DocumentInfo
     chunks: list[Chunk]
     existed: bool
+
+
+def _ready(item: FileResult | Future[FileResult | _Parsed]) -> bool:
+    return not isinstance(item, Future) or item.done()
 
 
 class Ingestor:
@@ -63,8 +83,8 @@ class Ingestor:
         self.worker = worker or ParseWorker()
         self.passwords = passwords or Passwords()
 
-    def _prepare(self, path: Path) -> FileResult | _Parsed:
-        """Parse and chunk a file whose content changed; a result when there is nothing to embed."""
+    def _check(self, path: Path) -> FileResult | _Changed:
+        """Compare a file with its stored version (SQLite: on the calling thread)."""
         key = str(path)
         try:
             stat = path.stat()
@@ -76,23 +96,50 @@ class Ingestor:
             if existing.mtime != stat.st_mtime:
                 self.store.touch_document(self.collection, key, stat.st_mtime)
             return FileResult(key, "unchanged", chunks=existing.chunks)
+        return _Changed(path, sha, stat.st_size, stat.st_mtime, existing is not None)
+
+    def _parse(self, changed: _Changed) -> FileResult | _Parsed:
+        """Parse and chunk a changed file (on the parse thread: it touches no store)."""
+        key = str(changed.path)
         try:
-            parsed = self.worker.parse(path, self.passwords.for_file(path))
+            parsed = self.worker.parse(changed.path, self.passwords.for_file(changed.path))
         except ParseError as exc:
             return FileResult(key, "skipped", reason=exc.reason)
         pages = parsed.pages
-        chunks = self.chunker.chunk(key, sha, pages)
+        chunks = self.chunker.chunk(key, changed.sha256, pages)
         info = DocumentInfo(
             path=key,
-            sha256=sha,
-            size=stat.st_size,
-            mtime=stat.st_mtime,
+            sha256=changed.sha256,
+            size=changed.size,
+            mtime=changed.mtime,
             pages=len(pages),
             chunks=len(chunks),
             parser=parsed.parser,
             ingested_at=time.time(),
         )
-        return _Parsed(info, chunks, existing is not None)
+        return _Parsed(info, chunks, changed.existed)
+
+    def _prepared(self, files: list[Path]) -> Iterator[FileResult | _Parsed]:
+        """Each file checked and, when changed, parsed: in the files' order, the parsing up to
+        :data:`PARSE_AHEAD` files ahead on a thread of its own, so that it goes on while the
+        caller embeds and stores what was yielded before."""
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ragkit-parse")
+        ahead: deque[FileResult | Future[FileResult | _Parsed]] = deque()
+
+        def head() -> FileResult | _Parsed:
+            first = ahead.popleft()
+            return first.result() if isinstance(first, Future) else first
+
+        try:
+            for path in files:
+                checked = self._check(path)
+                ahead.append(pool.submit(self._parse, checked) if isinstance(checked, _Changed) else checked)
+                while ahead and (len(ahead) > PARSE_AHEAD or _ready(ahead[0])):
+                    yield head()
+            while ahead:
+                yield head()
+        finally:  # stopped early (SIGTERM, a full disk): drop what was not parsed yet
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _store(self, batch: list[_Parsed]) -> Iterator[FileResult]:
         """Embed a batch of parsed files in one call, then replace each document on its own."""
@@ -131,8 +178,7 @@ class Ingestor:
                 if progress:
                     progress(result, len(report.files) - len(problems), total)
 
-        for path in files:
-            prepared = self._prepare(path)
+        for prepared in self._prepared(files):
             if isinstance(prepared, FileResult):
                 record([prepared])
                 continue

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -121,3 +123,48 @@ def test_collections_are_separate(data_dir: Path) -> None:
 def test_missing_path_is_reported(data_dir: Path, tmp_path: Path) -> None:
     report = kit_for(data_dir).ingest([tmp_path / "nowhere"])
     assert report.failed and report.files[0].reason == "not found"
+
+
+def test_the_next_files_are_parsed_while_a_batch_embeds(
+    data_dir: Path, docs_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real parser process, real embedder, both timed: parsing overlaps embedding, and the
+    store ends exactly as a one-file-after-another ingest leaves it."""
+    import time
+
+    from ragkit import ingest
+    from ragkit.embed import Embedder
+    from ragkit.parse.worker import ParseWorker
+
+    for i in range(8):
+        (docs_copy / f"note_{i}.md").write_text(f"# Note {i}\n\n" + f"Paragraph {i} about backups. " * 60)
+    monkeypatch.setattr(ingest, "EMBED_BATCH_CHUNKS", 6)  # several batches from a small folder
+    spans: dict[str, list[tuple[float, float]]] = {"parse": [], "embed": []}
+
+    def timed(kind: str, original: Callable[..., Any]) -> Callable[..., Any]:  # wraps the real method
+        def run(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spans[kind].append((started, time.perf_counter()))
+
+        return run
+
+    monkeypatch.setattr(ParseWorker, "parse", timed("parse", ParseWorker.parse))
+    monkeypatch.setattr(Embedder, "embed", timed("embed", Embedder.embed))
+    kit = kit_for(data_dir)
+    kit.embedder.load()
+    kit.ingest([docs_copy])
+    assert_consistent(kit)
+    assert len(spans["embed"]) > 2
+    assert any(p0 < e1 and e0 < p1 for p0, p1 in spans["parse"] for e0, e1 in spans["embed"]), spans
+
+    monkeypatch.setattr(ingest, "PARSE_AHEAD", 0)
+    serial = kit_for(tmp_path / "serial")
+    serial.ingest([docs_copy])
+    chunks = "SELECT id, text FROM chunks ORDER BY id"
+    assert kit.store._db.execute(chunks).fetchall() == serial.store._db.execute(chunks).fetchall()
+    assert [(d.path, d.sha256, d.pages, d.chunks) for d in kit.sources()] == [
+        (d.path, d.sha256, d.pages, d.chunks) for d in serial.sources()
+    ]
