@@ -12,11 +12,13 @@ Discovery decides what is read before anything is opened:
   named explicitly is reported whatever is wrong with it.
 
 Every skip is a :class:`~ragkit.records.FileResult` with a reason, so the ingest report says why.
+An upload (a name a client chose) gets a safe file name before it is stored.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -159,3 +161,17 @@ def discover(paths: Iterable[Path], limits: Limits | None = None) -> tuple[list[
         else:
             walk.named(path.resolve() if path.exists() else path)
     return [path for path, _ in walk.found.values()], walk.problems
+
+
+#: Characters allowed in stored upload names; anything else becomes "_".
+_SAFE_NAME = re.compile(r"[^\w.\- ]+", re.UNICODE)
+#: Longest stored upload name, in characters (file systems allow 255 bytes).
+_MAX_NAME = 120
+
+
+def upload_name(client_name: str) -> str:
+    """A safe file name for an upload: the client's base name with anything but letters,
+    digits, ``.``, ``_``, ``-`` and spaces replaced, shortened, never a path or a dot file."""
+    base = _SAFE_NAME.sub("_", Path(client_name.replace("\\", "/")).name).strip("._ ") or "upload"
+    stem, suffix = os.path.splitext(base)
+    return stem[: _MAX_NAME - len(suffix[:16])] + suffix[:16]

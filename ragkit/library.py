@@ -10,8 +10,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-import os
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -22,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from . import answer, followup, highlight, models, retrieve
 from .chunk import Chunker, HFTokenizer
 from .config import Settings, collection_name, load_settings
-from .discover import Limits
+from .discover import Limits, upload_name
 from .embed import Embedder
 from .endpoints import where_data_goes
 from .focus import focus
@@ -46,22 +44,6 @@ if TYPE_CHECKING:  # the doctor imports this module
 log = logging.getLogger(__name__)
 #: Sentences shown while the model reads: one from each of the best passages.
 PREVIEWS = 3
-#: Characters allowed in stored upload names; anything else becomes "_".
-_SAFE_NAME = re.compile(r"[^\w.\- ]+", re.UNICODE)
-
-
-#: Longest stored upload name, in characters (file systems allow 255 bytes).
-_MAX_NAME = 120
-
-
-def upload_name(client_name: str) -> str:
-    """A safe file name for an upload: the client's base name with anything but letters,
-    digits, ``.``, ``_``, ``-`` and spaces replaced, shortened, never a path or a dot file."""
-    base = _SAFE_NAME.sub("_", Path(client_name.replace("\\", "/")).name).strip("._ ") or "upload"
-    stem, suffix = os.path.splitext(base)
-    return stem[: _MAX_NAME - len(suffix[:16])] + suffix[:16]
-
-
 #: The file name endings ingest reads (without the dot), for upload forms.
 FILE_TYPES: tuple[str, ...] = tuple(suffix.lstrip(".") for suffix in PARSERS)
 

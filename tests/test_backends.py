@@ -332,9 +332,11 @@ def test_answers_and_citations_match_the_embedded_mode(servers: dict[str, str], 
     for data_dir, env in ((tmp_path / "embedded", None), (tmp_path / "served", servers)):
         result = ragkit_cli("--data-dir", str(data_dir), "ingest", "-q", str(SAMPLE_DOCS), "-c", name, env=env)
         assert result.returncode == 0, result.stderr
+    answers = []
     for question in QUESTIONS:
         local = cli_json("--data-dir", str(tmp_path / "embedded"), "query", question, "-c", name, "--json")
         served = cli_json("--data-dir", str(tmp_path / "served"), "query", question, "-c", name, "--json", env=servers)
+        answers.append(served["answer"])  # type: ignore[index]
         assert served["model"].startswith("qwen2.5-coder-0.5b at http://127.0.0.1:")  # type: ignore[index]
         assert (served["answer"], served["declined"]) == (local["answer"], local["declined"])  # type: ignore[index]
         assert [s["chunk_id"] for s in served["sources"]] == [  # type: ignore[index]
@@ -342,12 +344,7 @@ def test_answers_and_citations_match_the_embedded_mode(servers: dict[str, str], 
             for s in local["sources"]  # type: ignore[index]
         ]
         assert served["timings"]["first_token_ms"] or served["declined"]  # type: ignore[index]
-    assert (
-        "14"
-        in cli_json("--data-dir", str(tmp_path / "served"), "query", QUESTIONS[0], "-c", name, "--json", env=servers)[
-            "answer"
-        ]
-    )  # type: ignore[index]
+    assert "14" in answers[0]  # the password length, read through both servers
 
 
 @pytest.mark.llm

@@ -1,8 +1,9 @@
 """Crash safety: SIGKILL `ragkit ingest` at random moments, re-run it, and get a clean run's store.
 
-Real subprocesses, a real chromadb store on disk, the real embedder. Kill times are seeded and
-spread over the run: during start-up and the repair of the previous kill, during embedding, and
-just after the first document was written (while further documents are replaced). Before every
+Real subprocesses, a real chromadb store on disk, the real embedder. The kills take the three
+phases in turn, each twice, at seeded times within it: during start-up and the repair of the
+previous kill, during embedding, and just after the first document was written (while further
+documents are replaced). Before every
 run a few files change, and every third run one is added or deleted, so interrupted replacements
 and removals are covered too.
 """
@@ -26,7 +27,8 @@ from ragkit.ingest import EMBED_BATCH_CHUNKS
 from .conftest import SAMPLE_DOCS, ragkit_cli
 
 SEED = 20261128
-KILLS = 10
+KILLS = 6
+PHASES = ("start-up", "embedding", "writes")
 WORDS = (
     "invoice ledger backup server rotation audit vendor contract laptop badge visitor escalation "
     "quarterly budget travel allowance receipt approval firewall patch incident retention archive"
@@ -123,7 +125,7 @@ def test_sigkill_during_ingest_then_rerun_equals_clean_run(tmp_path: Path) -> No
         if attempt:
             mutate(docs, attempt, rng)
         run = Run(docs, data)
-        mode = rng.choice(["start-up", "embedding", "writes"])
+        mode = PHASES[kills % len(PHASES)]  # a run that finished before its kill tries the phase again
         if mode == "start-up":  # imports, the repair after the previous kill, parsing
             delay = rng.uniform(0.3, 0.5 * to_first_write)
         elif mode == "embedding":
@@ -141,6 +143,7 @@ def test_sigkill_during_ingest_then_rerun_equals_clean_run(tmp_path: Path) -> No
         repaired = [line.split("; ", 1)[-1] for line in run.stderr.splitlines() if "was interrupted" in line]
         log.append(f"{'killed' if run.proc.returncode < 0 else 'finished'} {delay:.2f}s {mode} {repaired}")
     assert kills == KILLS, log
+    assert {entry.split()[2] for entry in log if entry.startswith("killed")} == set(PHASES), log
 
     finished = ragkit_cli("--data-dir", str(data), "ingest", "--prune", "--quiet", str(docs))
     assert finished.returncode == 0, finished.stderr[-2000:]

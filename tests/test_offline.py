@@ -3,7 +3,8 @@
 The CLI runs in a subprocess with a fresh HOME. Python's audit hooks record every
 ``socket.connect`` and name lookup the interpreter makes; when strace is installed (CI installs
 it), the kernel's view of ``connect`` from every thread and child process is checked too, which
-also covers native code such as onnxruntime's telemetry threads.
+also covers native code such as onnxruntime's telemetry threads. A whole page session (upload,
+ask, read, in Chromium) is recorded the same way in tests/test_page_browser.py.
 """
 
 from __future__ import annotations
@@ -11,16 +12,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from pytest_socket import SocketBlockedError, disable_socket, enable_socket, socket_allow_hosts
 
 from ragkit.privacy import Recorder, outside_connections, outside_events
-from ragkit.serve import free_port
 
 from .conftest import SAMPLE_DOCS
-from .test_page_browser import CHROMIUM, running_page, upload_and_ask
 
 
 @pytest.mark.llm
@@ -90,21 +88,3 @@ def test_in_process_retrieval_with_sockets_limited_to_loopback(data_dir: Path) -
             socket.create_connection(("192.0.2.1", 443), timeout=0.1)
     finally:
         enable_socket()
-
-
-@pytest.mark.llm
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (apt-get install chromium)")
-def test_page_session_makes_no_outside_connection(tmp_path: Path) -> None:
-    """`ragkit ui` recorded (strace follows the Streamlit server it starts): upload, ask, read."""
-    recorder = Recorder(tmp_path)
-    port = free_port()
-    env = dict(os.environ, HOME=str(tmp_path), RAGKIT_DATA_DIR=str(tmp_path / "data"))
-    with running_page(recorder.command([["ui", "--port", str(port)]]), port, env) as url:
-        answer, requests = upload_and_ask(url, tmp_path / "answer.png", tmp_path)
-    assert "14" in answer
-    assert {urlsplit(u).hostname for u in requests if urlsplit(u).scheme not in ("data", "blob")} <= {
-        "127.0.0.1",
-        "localhost",
-    }
-    assert recorder.findings() == []
-    assert recorder.trace.exists() or not recorder.strace

@@ -4,8 +4,10 @@ Uploads three documents at once, asks a question, waits for the streamed answer 
 sources; asks about the PDF, opens its page image and checks, on the image the browser got, that
 the highlight covers the characters of the sentence marked in the passage text; asks about the
 DOCX and checks that its sentence is highlighted in the text around it. Fails if the browser
-requests anything from a host other than 127.0.0.1/localhost. Also checks that the server's
-listening socket is bound to 127.0.0.1 only.
+requests anything from a host other than 127.0.0.1/localhost, or if `ragkit ui` and the Streamlit
+server it starts connect anywhere else (recorded by strace, following every process, when it is
+installed, and by Python's audit hook). Also checks that the server's listening socket is bound
+to 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import pytest
 
 from ragkit import Box
 from ragkit.parse import parse_document
+from ragkit.privacy import Recorder
 from ragkit.serve import free_port
 
 from .conftest import SAMPLE_DOCS
@@ -102,9 +105,16 @@ def ui_command(port: int) -> list[str]:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
+def recorder(tmp_path: Path) -> Recorder:
+    return Recorder(tmp_path)
+
+
+@pytest.fixture
+def server(tmp_path: Path, recorder: Recorder) -> Iterator[str]:
+    """`ragkit ui` recorded, with a fresh HOME and data dir."""
     port = free_port()
-    with running_page(ui_command(port), port, dict(os.environ, RAGKIT_DATA_DIR=str(tmp_path / "data"))) as url:
+    env = dict(os.environ, HOME=str(tmp_path), RAGKIT_DATA_DIR=str(tmp_path / "data"))
+    with running_page(recorder.command([["ui", "--port", str(port)]]), port, env) as url:
         yield url
 
 
@@ -211,7 +221,7 @@ def upload_and_ask(url: str, shot: Path, tmp_path: Path) -> tuple[str, list[str]
     return answer_text, requests
 
 
-def test_upload_ask_and_nothing_leaves_localhost(server: str, tmp_path: Path) -> None:
+def test_upload_ask_and_nothing_leaves_localhost(server: str, recorder: Recorder, tmp_path: Path) -> None:
     port = urlsplit(server).port
     assert port and listening_addresses(port) == {"127.0.0.1"}
 
@@ -224,3 +234,5 @@ def test_upload_ask_and_nothing_leaves_localhost(server: str, tmp_path: Path) ->
     outside = {urlsplit(u).hostname for u in requests if urlsplit(u).scheme not in ("data", "blob")}
     assert outside <= {"127.0.0.1", "localhost"}, outside
     assert requests, "the browser recorded no requests at all"
+    assert recorder.findings() == []  # nor did the page server or anything it started
+    assert recorder.trace.exists() or not recorder.strace

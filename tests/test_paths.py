@@ -10,8 +10,7 @@ import pytest
 
 from ragkit import Ragkit, load_settings
 from ragkit.digest import sha256_file
-from ragkit.discover import Limits, discover
-from ragkit.library import upload_name
+from ragkit.discover import Limits, discover, upload_name
 
 from .conftest import ragkit_cli
 
