@@ -11,7 +11,7 @@ before any library that could phone home is imported.
 
 from . import _offline  # noqa: F401  (must stay the first import)
 from .config import Settings, collection_name, load_settings
-from .doctor import Diagnosis
+from .doctor import Check, Diagnosis
 from .endpoints import is_loopback
 from .errors import (
     ConfigError,
@@ -60,6 +60,7 @@ __all__ = [
     "Answer",
     "AnswerStream",
     "Box",
+    "Check",
     "ConfigError",
     "Diagnosis",
     "DocumentInfo",

@@ -11,7 +11,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import closing
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .chunk import Chunker
@@ -57,6 +58,7 @@ class _Parsed:
 
 
 def _ready(item: FileResult | Future[FileResult | _Parsed]) -> bool:
+    """Whether ``item`` can be handed on without waiting."""
     return not isinstance(item, Future) or item.done()
 
 
@@ -102,6 +104,12 @@ class Ingestor:
         """Parse and chunk a changed file (on the parse thread: it touches no store)."""
         key = str(changed.path)
         try:
+            stat = changed.path.stat()
+            if (stat.st_size, stat.st_mtime) != (changed.size, changed.mtime):  # edited since it was checked
+                changed = replace(changed, sha256=sha256_file(changed.path), size=stat.st_size, mtime=stat.st_mtime)
+        except OSError as exc:
+            return FileResult(key, "skipped", reason=f"cannot read: {exc.strerror}")
+        try:
             parsed = self.worker.parse(changed.path, self.passwords.for_file(changed.path))
         except ParseError as exc:
             return FileResult(key, "skipped", reason=exc.reason)
@@ -130,6 +138,7 @@ class Ingestor:
             first = ahead.popleft()
             return first.result() if isinstance(first, Future) else first
 
+        done = False
         try:
             for path in files:
                 checked = self._check(path)
@@ -138,8 +147,11 @@ class Ingestor:
                     yield head()
             while ahead:
                 yield head()
-        finally:  # stopped early (SIGTERM, a full disk): drop what was not parsed yet
-            pool.shutdown(wait=False, cancel_futures=True)
+            done = True
+        finally:
+            if not done:  # stopped early (SIGTERM, a full disk): end the parse in flight, drop the rest
+                self.worker.end()
+            pool.shutdown(wait=True, cancel_futures=True)  # no thread outlives the ingest
 
     def _store(self, batch: list[_Parsed]) -> Iterator[FileResult]:
         """Embed a batch of parsed files in one call, then replace each document on its own."""
@@ -178,14 +190,15 @@ class Ingestor:
                 if progress:
                     progress(result, len(report.files) - len(problems), total)
 
-        for prepared in self._prepared(files):
-            if isinstance(prepared, FileResult):
-                record([prepared])
-                continue
-            pending.append(prepared)
-            if sum(len(p.chunks) for p in pending) >= EMBED_BATCH_CHUNKS:
-                record(self._store(pending))
-                pending = []
+        with closing(self._prepared(files)) as prepared_files:  # its thread ends here, also on an error
+            for prepared in prepared_files:
+                if isinstance(prepared, FileResult):
+                    record([prepared])
+                    continue
+                pending.append(prepared)
+                if sum(len(p.chunks) for p in pending) >= EMBED_BATCH_CHUNKS:
+                    record(self._store(pending))
+                    pending = []
         record(self._store(pending))
         if prune:
             roots = [p.resolve() for p in paths]

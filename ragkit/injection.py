@@ -94,11 +94,13 @@ def defuse(text: str) -> str:
     text = _INVISIBLE.sub("", text)
     text = _EXFIL.sub("[link removed]", text)
 
-    kept, pos = [], 0
+    attacks = [m.span() for m in _INSTRUCTION.finditer(text)]  # in the whole text: "；" may split one
+    kept, pos, after_removed = [], 0, False
     for start, end in sentences.spans(text):
-        found = text[start:end]
-        kept += [text[pos:start], "[instruction-like text removed]" if _INSTRUCTION.search(found) else found]
-        pos = end
+        removed = overlaps(start, end, attacks)
+        if not (removed and after_removed):  # one mark for a run of removed sentences
+            kept += [text[pos:start], "[instruction-like text removed]" if removed else text[start:end]]
+        pos, after_removed = end, removed
     return "".join(kept) + text[pos:]
 
 

@@ -2,9 +2,10 @@
 injection filter, so a sentence the model is shown, cites and has filtered is the same span.
 
 Latin punctuation ends a sentence only before whitespace ("3.5", "e.g.," and URLs stay whole);
-CJK punctuation ends one at once, whitespace or not; closing quotes and brackets stay with the
-sentence they close (a bracket only a clause, see below); a line break always ends one. The chunker also cuts at clause marks
-(``;`` and ``:`` before whitespace) so that a long sentence can be packed in pieces.
+CJK punctuation ends one at once, whitespace or not; closing quotes stay with the sentence they
+close; a line break always ends one. The chunker also cuts at clauses (``;`` and ``:`` before
+whitespace, ``…``, a bracket closed after a full stop) so that a long sentence can be packed in
+pieces.
 """
 
 from __future__ import annotations
@@ -14,20 +15,21 @@ from collections.abc import Iterator
 
 _LATIN_ENDS = ".!?"
 _CLAUSE_ENDS = ";:"
-_CJK_ENDS = "。！？；…"
+_CJK_ENDS = "。！？；"
+_CJK_CLAUSE_ENDS = "…"
 _QUOTES = "\"'’”"
 _BRACKETS = ")\\]"
 _CJK_CLOSERS = "”」』）"
 
 
-def _boundary(latin_ends: str, closers: str) -> re.Pattern[str]:
-    return re.compile(rf"(?<=[{re.escape(latin_ends)}])[{closers}]*\s+|(?<=[{_CJK_ENDS}])[{_CJK_CLOSERS}]*\s*|\n+")
+def _boundary(latin_ends: str, closers: str, cjk_ends: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<=[{re.escape(latin_ends)}])[{closers}]*\s+|(?<=[{cjk_ends}])[{_CJK_CLOSERS}]*\s*|\n+")
 
 
-#: A closing bracket after a full stop is mostly an abbreviation's ("etc.)", "et al.)"), so it
-#: ends a clause but not a sentence.
-_SENTENCE = _boundary(_LATIN_ENDS, _QUOTES)
-_CLAUSE = _boundary(_LATIN_ENDS + _CLAUSE_ENDS, _QUOTES + _BRACKETS)
+#: A closing bracket after a full stop is mostly an abbreviation's ("etc.)", "et al.)"), and "…"
+#: as often a pause or a table of contents' leader as an end: they end a clause, not a sentence.
+_SENTENCE = _boundary(_LATIN_ENDS, _QUOTES, _CJK_ENDS)
+_CLAUSE = _boundary(_LATIN_ENDS + _CLAUSE_ENDS, _QUOTES + _BRACKETS, _CJK_ENDS + _CJK_CLAUSE_ENDS)
 
 
 def spans(text: str, *, clauses: bool = False) -> Iterator[tuple[int, int]]:

@@ -117,7 +117,7 @@ def test_sigkill_during_ingest_then_rerun_equals_clean_run(tmp_path: Path) -> No
     rng = random.Random(SEED)
     docs, data = tmp_path / "docs", tmp_path / "data"
     make_docs(docs, rng)
-    kills, log = 0, []
+    kills, log, killed_writing = 0, [], []
     to_first_write = 8.0  # start-up + parsing + embedding, measured again on every run that gets there
     for attempt in range(KILLS * 2):
         if kills == KILLS:
@@ -135,15 +135,17 @@ def test_sigkill_during_ingest_then_rerun_equals_clean_run(tmp_path: Path) -> No
             delay = rng.uniform(0.0, 0.5)
         time.sleep(delay)
         if run.proc.poll() is None:
+            wrote = run.first_write is not None  # whether documents were being replaced at the kill
             run.proc.send_signal(signal.SIGKILL)
             kills += 1
+            killed_writing.append(wrote)
         run.proc.wait(timeout=60)
         run.reader.join(timeout=10)
         to_first_write = run.first_write or to_first_write
         repaired = [line.split("; ", 1)[-1] for line in run.stderr.splitlines() if "was interrupted" in line]
         log.append(f"{'killed' if run.proc.returncode < 0 else 'finished'} {delay:.2f}s {mode} {repaired}")
     assert kills == KILLS, log
-    assert {entry.split()[2] for entry in log if entry.startswith("killed")} == set(PHASES), log
+    assert any(killed_writing) and not all(killed_writing), log  # killed both before and during the writes
 
     finished = ragkit_cli("--data-dir", str(data), "ingest", "--prune", "--quiet", str(docs))
     assert finished.returncode == 0, finished.stderr[-2000:]

@@ -168,3 +168,41 @@ def test_the_next_files_are_parsed_while_a_batch_embeds(
     assert [(d.path, d.sha256, d.pages, d.chunks) for d in kit.sources()] == [
         (d.path, d.sha256, d.pages, d.chunks) for d in serial.sources()
     ]
+
+
+def test_an_ingest_that_stops_early_leaves_no_parse_thread_and_a_whole_store(
+    data_dir: Path, docs_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caller fails on the first file while the next one is being parsed (slowed down so
+    that it still is): the ingest ends that parse and its thread before it returns."""
+    import threading
+    import time
+
+    from ragkit.parse.worker import ParseWorker
+
+    real_parse, calls = ParseWorker.parse, []
+
+    def slow_after_the_first(self: ParseWorker, *args: Any, **kwargs: Any) -> Any:
+        calls.append(args[0])
+        if len(calls) > 1:
+            time.sleep(1.5)
+        return real_parse(self, *args, **kwargs)
+
+    def stop_after_the_first_file(*_: object) -> None:
+        raise RuntimeError("stopped by the caller")
+
+    from ragkit import ingest
+
+    monkeypatch.setattr(ParseWorker, "parse", slow_after_the_first)
+    monkeypatch.setattr(ingest, "EMBED_BATCH_CHUNKS", 1)  # the first file is stored before the next is parsed
+    kit = kit_for(data_dir)
+    kit.embedder.load()  # else the next files are all parsed while it loads
+    with pytest.raises(RuntimeError, match="stopped by the caller"):
+        kit.ingest([docs_copy], progress=stop_after_the_first_file)
+    assert len(calls) > 1  # the next file was in flight
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("ragkit-parse")]
+    assert_consistent(kit)
+    monkeypatch.setattr(ParseWorker, "parse", real_parse)
+    again = kit.ingest([docs_copy])  # the next run completes what was left
+    assert not again.failed and len(kit.sources()) == len(list(docs_copy.iterdir()))
+    assert_consistent(kit)

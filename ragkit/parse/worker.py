@@ -76,6 +76,7 @@ class ParseWorker:
         self.pdf_tables = pdf_tables
         self._process: subprocess.Popen[bytes] | None = None
         self._conn: Connection | None = None
+        self._ended = False
 
     @property
     def pid(self) -> int | None:
@@ -83,6 +84,8 @@ class ParseWorker:
         return self._process.pid if self._process is not None else None
 
     def _start(self) -> Connection:
+        if self._ended:
+            raise ParseError("", "ingest stopped")
         ours, theirs = socket.socketpair()
         with theirs:
             process = subprocess.Popen(
@@ -135,6 +138,14 @@ class ParseWorker:
         if isinstance(reply, str):
             raise ParseError(str(path), reply)
         return reply
+
+    def end(self) -> None:
+        """Kill the worker for good, from any thread: a parse in flight ends at once with an
+        error, and no new worker starts (how an ingest that stops early stops its parse thread)."""
+        self._ended = True
+        process = self._process
+        if process is not None and process.poll() is None:
+            _kill(process)
 
     def close(self) -> None:
         """Ask the worker to exit, killing it if it does not within a few seconds."""
