@@ -4,8 +4,7 @@ package and plain HTTP, plus fast checks of the wire format and the guards witho
 One server runs for the module, the way a cautious team would expose it: on 0.0.0.0 with
 ``--expose`` and a bearer token, no queue (``--queue 0``) and a 1 MiB upload limit, so the same
 process shows the 401, the 413 and the 503. The sample documents reach it through the upload
-endpoint, as a client's would. It runs under strace and audit hooks with a fresh HOME, and the
-module's last test checks that nothing it did connected beyond this machine.
+endpoint, as a client's would.
 """
 
 from __future__ import annotations
@@ -214,14 +213,13 @@ def test_errors_are_openai_style_with_the_cli_reasons(client: TestClient) -> Non
 
 @dataclass
 class Server:
-    """A running ``ragkit serve``: its base URL, token, log and process (and what records it)."""
+    """A running ``ragkit serve``: its base URL, token, log and process."""
 
     url: str
     token: str
     data_dir: Path
     log: Path
     process: subprocess.Popen[bytes]
-    recorder: Recorder | None = None
 
     def http(self, token: str | None = None) -> httpx.Client:
         """A direct HTTP client (no proxy from the environment) sending ``token`` (default: the
@@ -263,7 +261,7 @@ def start_server(
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):
         if answers_200(f"{url}/health"):
-            return Server(url, token, data_dir, log, process, recorder)
+            return Server(url, token, data_dir, log, process)
         if process.poll() is not None:
             break
         threading.Event().wait(0.2)
@@ -278,18 +276,9 @@ def upload(server: Server, *files: Path) -> httpx.Response:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, isolated_env: None) -> Iterator[Server]:
-    """The exposed server, recorded, with the sample documents uploaded."""
+    """The exposed server with the sample documents uploaded."""
     folder = tmp_path_factory.mktemp("api")
-    running = start_server(
-        folder / "data",
-        folder / "serve.log",
-        "--queue",
-        "0",
-        "--max-upload-mb",
-        "1",
-        recorder=Recorder(folder),
-        env={"HOME": str(folder)},
-    )
+    running = start_server(folder / "data", folder / "serve.log", "--queue", "0", "--max-upload-mb", "1")
     try:
         uploaded = upload(running, *sorted(p for p in SAMPLE_DOCS.iterdir() if p.is_file()))
         assert uploaded.status_code == 200, uploaded.text
@@ -471,6 +460,32 @@ def test_a_full_queue_answers_503_with_retry_after(server: Server) -> None:
 
 
 @pytest.mark.llm
+def test_a_serve_session_makes_no_outside_connection(tmp_path: Path) -> None:
+    """`ragkit serve` under strace and audit hooks: upload, ask (streamed and not), search."""
+    recorder = Recorder(tmp_path)
+    running = start_server(
+        tmp_path / "data", tmp_path / "serve.log", host="127.0.0.1", recorder=recorder, env={"HOME": str(tmp_path)}
+    )
+    try:
+        assert upload(running, *sorted(p for p in SAMPLE_DOCS.iterdir() if p.is_file())).status_code == 200
+        client = running.openai()
+        reply = client.chat.completions.create(model="ragkit", messages=[{"role": "user", "content": QUESTION}])
+        assert "14" in reply.choices[0].message.content
+        streamed = list(
+            client.chat.completions.create(
+                model="ragkit", messages=[{"role": "user", "content": QUESTION}], stream=True
+            )
+        )
+        assert any(c.choices and c.choices[0].finish_reason == "stop" for c in streamed)
+        with running.http() as http:
+            assert http.get("/v1/search", params={"query": "password"}).json()["data"]
+    finally:
+        stop(running.process)
+    assert recorder.findings() == [], log_tail(running.log)
+    assert recorder.trace.exists() or not recorder.strace
+
+
+@pytest.mark.llm
 def test_an_answer_over_the_timeout_is_cut_off(server: Server, tmp_path: Path) -> None:
     """A second server on the same store with --timeout 1: loading the model alone takes longer."""
     from openai import APIError, APIStatusError
@@ -489,16 +504,3 @@ def test_an_answer_over_the_timeout_is_cut_off(server: Server, tmp_path: Path) -
             )
     finally:
         stop(slow.process)
-
-
-@pytest.mark.llm
-def test_the_serve_session_made_no_outside_connection(server: Server) -> None:
-    """Last in the module (it stops the server): everything above went through this recorded
-    `ragkit serve` (uploads, answers streamed and not, a follow-up, refusals, a removal), then a
-    search and the shutdown."""
-    with server.http() as http:
-        assert http.get("/v1/search", params={"query": "password"}).json()["data"]
-    stop(server.process)  # its shutdown is recorded too (the fixture's stop is then a no-op)
-    assert server.recorder is not None
-    assert server.recorder.findings() == [], log_tail(server.log)
-    assert server.recorder.trace.exists() or not server.recorder.strace
