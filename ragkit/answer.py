@@ -32,8 +32,9 @@ from dataclasses import dataclass, field
 from . import claims, evidence, injection
 from .checks import check, with_marks
 from .llm import ChatModel, Generation
+from .prefix import Read
 from .prompt import Prompt, language_of
-from .records import Evidence, Hit, Source, Unsupported
+from .records import Answer, Evidence, Hit, Source, Timings, Unsupported
 
 REFUSALS = {
     "en": "Not in your documents: none of the ingested passages answers this question.",
@@ -143,6 +144,7 @@ def generate(
     answer = _MARKS.sub("", reply.answer).strip()
     declined = reply.ids is None or not answer or bool(_DECLINE_PHRASES.search(answer))
     stats.prompt_tokens = probe.prompt_tokens or stats.prompt_tokens
+    stats.cached_tokens = probe.cached_tokens if probe.prompt_tokens else stats.cached_tokens
     return Draft(answer, reply.ids or [], declined, probability, first or time.perf_counter(), stats)
 
 
@@ -223,6 +225,25 @@ class Reply:
     confidence: float | None = None
     coverage: float | None = None
     draft: str = ""
+    #: The passages as the prompt gave them to the model (a follow-up repeats them).
+    read: list[Read] = field(default_factory=list)
+
+    def to_answer(self, question: str, standalone: str, model: str, timings: Timings) -> Answer:
+        """The reply as the library returns it."""
+        return Answer(
+            question=question,
+            answer=self.text,
+            declined=self.declined,
+            sources=self.sources(),
+            timings=timings,
+            model=model,
+            standalone_question=standalone,
+            evidence=self.evidence,
+            unsupported=self.unsupported,
+            confidence=self.confidence,
+            coverage=self.coverage,
+            draft=self.draft,
+        )
 
     def sources(self) -> list[Source]:
         """The shown passages as numbered sources, each marked when the text cites it."""
@@ -264,6 +285,7 @@ def respond(
     reply = Reply(text, True, [], set())
     if passages:
         built = prompt()
+        reply.read = built.read
         draft = generate(
             llm,
             built,
@@ -317,8 +339,13 @@ def respond_plainly(
 def _shown(
     reply: Reply, text: str, declined: bool, cited: set[int], passages: Sequence[Hit], hits: Sequence[Hit]
 ) -> Reply:
-    """``reply`` with its final text, the hits to show under it, and links nobody wrote scrubbed."""
-    shown = list(passages) if passages and not declined else list(passages or hits)[:CLOSEST_ON_DECLINE]
+    """``reply`` with its final text, the hits to show under it, and links nobody wrote scrubbed.
+
+    An answer shows every passage in prompt order (its marks number them); a refusal the
+    closest ones by retrieval rank (a follow-up's prompt puts the turn before's passages first).
+    """
+    closest = sorted(passages, key=lambda h: h.rank) if passages else list(hits)
+    shown = list(passages) if passages and not declined else closest[:CLOSEST_ON_DECLINE]
     reply.text, reply.declined, reply.cited, reply.shown = (
         injection.unlisted_links(text, [h.chunk.text for h in shown]),
         declined,

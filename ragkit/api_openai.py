@@ -126,10 +126,15 @@ def passage_json(hit: Hit) -> dict[str, Any]:
     }
 
 
-def usage(answer: Answer) -> dict[str, int]:
-    """Token counts of the answer's generation, OpenAI's way."""
+def usage(answer: Answer) -> dict[str, Any]:
+    """Token counts of the answer's generation, OpenAI's way (cached: read from the model's cache)."""
     prompt, completion = answer.timings.prompt_tokens, answer.timings.completion_tokens
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "prompt_tokens_details": {"cached_tokens": answer.timings.cached_tokens},
+    }
 
 
 class Completion:
@@ -165,7 +170,7 @@ class Completion:
         *,
         finish_reason: str | None = None,
         ragkit: dict[str, Any] | None = None,
-        answer_usage: dict[str, int] | None = None,
+        answer_usage: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """One ``chat.completion.chunk``; ``answer_usage`` makes it the usage chunk (no choices)."""
         data: dict[str, Any] = {

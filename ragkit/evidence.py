@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from . import lexical
@@ -48,20 +48,21 @@ def _states_something(text: str) -> bool:
     return text != GAP and len(lexical.terms(text)) >= MIN_TERMS
 
 
-def number(focused: Sequence[Sequence[str]]) -> list[Sentence]:
-    """Ids 1..N for the sentences of all passages, in prompt order (gap marks and headings get none)."""
+def number(blocks: Sequence[tuple[int, Sequence[str]]]) -> list[Sentence]:
+    """Ids 1..N for the sentences of the prompt's ``(passage index, sentences)`` blocks, in
+    prompt order (gap marks and headings get none); a passage may have more than one block."""
     out: list[Sentence] = []
-    for passage, parts in enumerate(focused):
+    for passage, parts in blocks:
         for text in parts:
             if _states_something(text):
                 out.append(Sentence(len(out) + 1, passage, text))
     return out
 
 
-def render(parts: Sequence[str], numbered: Sequence[Sentence]) -> str:
-    """One passage's body for the prompt: each sentence on its own line after its ``(id)``."""
-    ids = iter(numbered)
-    lines = [f"({next(ids).id}) {text}" if _states_something(text) else text for text in parts]
+def render(parts: Sequence[str], numbered: Iterator[Sentence]) -> str:
+    """One block's body for the prompt: each sentence on its own line after its ``(id)``, taken
+    in turn from ``numbered`` (an iterator shared by the blocks)."""
+    lines = [f"({next(numbered).id}) {text}" if _states_something(text) else text for text in parts]
     return "\n".join(lines)
 
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from . import lexical
-from .llm import ChatModel, Generation
+from .llm import LANE_ASIDE, ChatModel, Generation
 
 #: (question, answer) pairs, oldest first.
 History = Sequence[tuple[str, str]]
@@ -50,7 +50,8 @@ def rewrite(llm: ChatModel, question: str, history: History) -> str:
         f"Follow-up question: {question}\n\nRewritten question:"
     )
     messages = [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": prompt}]
-    text = "".join(llm.stream(messages, max_tokens=96, temperature=0.0, stats=Generation())).strip()
+    # An aside: the model keeps the passages the answer read for the next answer to reuse.
+    text = "".join(llm.stream(messages, max_tokens=96, temperature=0.0, stats=Generation(), lane=LANE_ASIDE)).strip()
     text = text.splitlines()[0].strip().strip('"“”') if text else ""
     # A rewrite that came out empty or rambling is worse than the user's own words.
     if not text or len(text) > 3 * len(question) + 120:

@@ -97,7 +97,7 @@ class Ingestor:
         if existing is not None and existing.sha256 == sha:
             if existing.mtime != stat.st_mtime:
                 self.store.touch_document(self.collection, key, stat.st_mtime)
-            return FileResult(key, "unchanged", chunks=existing.chunks)
+            return FileResult(key, "unchanged", chunks=existing.chunks, pages=existing.pages)
         return _Changed(path, sha, stat.st_size, stat.st_mtime, existing is not None)
 
     def _parse(self, changed: _Changed) -> FileResult | _Parsed:
@@ -164,7 +164,7 @@ class Ingestor:
             self.store.replace_document(self.collection, parsed.info, parsed.chunks, vectors[offset : offset + count])
             offset += count
             status = "updated" if parsed.existed else "added"
-            yield FileResult(parsed.info.path, status, chunks=count, parser=parsed.info.parser)
+            yield FileResult(parsed.info.path, status, chunks=count, parser=parsed.info.parser, pages=parsed.info.pages)
 
     def _vanished(self, roots: list[Path], present: set[str]) -> Iterator[str]:
         for doc in self.store.documents(self.collection):

@@ -12,7 +12,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ from .page_view import page_view
 from .parse import PARSERS
 from .parse.worker import ParseWorker
 from .passwords import Passwords
+from .prefix import Read, Reads, as_read, read_first
 from .prompt import Prompt, build_plain_messages, build_prompt, language_of, quote
 from .records import Answer, DocumentInfo, Hit, IngestReport, PageView, Timings
 from .retrieve import DocumentHit, Retriever
@@ -55,6 +56,7 @@ class Ragkit:
         self.settings = settings or load_settings()
         self._llms: dict[str, ChatModel] = {}
         self._llm_lock = threading.Lock()
+        self._reads = Reads()
 
     def close(self) -> None:
         """Close the store's files (the models stay loaded for the next Ragkit in this process)."""
@@ -303,13 +305,17 @@ class Ragkit:
             return build_plain_messages(question, [h.chunk.text for h in hits])
         return self.prompt(question, hits).messages
 
-    def prompt(self, question: str, hits: list[Hit]) -> Prompt:
-        """The passages focused to the budget, their sentences numbered, as the model reads them."""
+    def prompt(
+        self, question: str, hits: list[Hit], last: Sequence[Read] = (), *, language: str | None = None
+    ) -> Prompt:
+        """The passages focused to the budget, their sentences numbered, as the model reads them;
+        those it read ``last`` (the turn a follow-up continues) as it read them then. The answer
+        is asked in ``language`` (default: the question's)."""
         similarity = None if language_of(question) == "zh" else self._similarity  # MiniLM knows no Chinese
         focused = focus(
             question, [h.chunk.text for h in hits], self.settings.context_tokens, self.tokenizer.count, similarity
         )
-        return build_prompt(question, hits, focused)
+        return build_prompt(question, hits, *as_read(hits, focused, last), language=language)
 
     def _min_confidence(self, llm: ChatModel) -> float:
         """The configured answer threshold, else the one chosen for this model."""
@@ -362,13 +368,15 @@ class Ragkit:
         timings = Timings(
             retrieval_ms=(time.perf_counter() - retrieval_started) * 1000, device=getattr(llm, "device", "model server")
         )
-        passages = answer.relevant(hits, self.settings.min_score, question) if chosen.guarded else hits
-        if on_preview and passages:
+        # A follow-up reads the passages of the turn it follows first, as they were (cached).
+        last = self._reads.of(llm.label, history)
+        passages = (
+            read_first(answer.relevant(hits, self.settings.min_score, question), last) if chosen.guarded else hits
+        )
+        if on_preview and passages:  # the best-ranked passages, numbered as the prompt numbers them
+            best = sorted(enumerate(passages, start=1), key=lambda item: item[1].rank)[:PREVIEWS]
             on_preview(
-                [
-                    Preview(n, h.chunk.doc_path, h.chunk.page, quote(h.chunk.text, standalone), h.score)
-                    for n, h in enumerate(passages[:PREVIEWS], start=1)
-                ]
+                [Preview(n, h.chunk.doc_path, h.chunk.page, quote(h.chunk.text, standalone), h.score) for n, h in best]
             )
         policy = answer.Policy(
             self._min_confidence(llm), self.settings.min_coverage, self.settings.max_tokens, self.settings.temperature
@@ -383,25 +391,13 @@ class Ragkit:
                 hits,
                 passages,
                 policy=policy,
-                prompt=lambda: self.prompt(standalone, passages),
+                prompt=lambda: self.prompt(standalone, passages, last, language=language_of(question)),
                 document_text=lambda path: self.store.document_text(name, path),
                 asked=followup.asked(standalone),
                 on_token=on_token,
             )
+            self._reads.remember(llm.label, question, reply.text, reply.read)
         if reply.generation is not None:
             timings.record(reply.generation, reply.first_token_at, started)
         timings.total_ms = (time.perf_counter() - started) * 1000
-        return Answer(
-            question=question,
-            answer=reply.text,
-            declined=reply.declined,
-            sources=reply.sources(),
-            timings=timings,
-            model=llm.label,
-            standalone_question=standalone,
-            evidence=reply.evidence,
-            unsupported=reply.unsupported,
-            confidence=reply.confidence,
-            coverage=reply.coverage,
-            draft=reply.draft,
-        )
+        return reply.to_answer(question, standalone, llm.label, timings)

@@ -13,6 +13,7 @@ satisfy :class:`ChatModel`, which is all the answering code sees.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import math
 import os
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .endpoints import Endpoint
-from .errors import ModelError, RagkitError, ServerError
+from .errors import ConfigError, ModelError, RagkitError, ServerError
 
 #: Sampling settings shared by both backends, so that they give the same answers.
 TOP_P = 0.9
@@ -33,6 +34,10 @@ SEED = 0
 CHOICE_STEPS = 8
 #: Candidates recorded per step (OpenAI's API allows at most 20).
 TOP_LOGPROBS = 20
+#: Request lanes: answers (probe and reply) and asides (the follow-up rewrite) read different prompts.
+LANE_ANSWER, LANE_ASIDE = "answer", "aside"
+#: The attributes of ``llama_cpp.Llama`` that a lane switch sets (see ``LocalLLM._switch``).
+_STATE_ATTRIBUTES = ("input_ids", "n_tokens", "_requires_eval")
 
 
 def default_threads() -> int:
@@ -80,6 +85,8 @@ class Generation:
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    #: Prompt tokens read from the model's cache (the start it shares with what it read before).
+    cached_tokens: int = 0
     #: For the first CHOICE_STEPS tokens of a constrained reply: (the text generated before the
     #: token, {candidate token: log probability}), read before the grammar masks anything.
     choices: list[tuple[str, dict[str, float]]] = field(default_factory=list)
@@ -89,7 +96,9 @@ class ChatModel(Protocol):
     """What answering needs of a model: a name to show and a streamed reply.
 
     ``grammar`` (GBNF) constrains the reply; the first tokens' candidates then go to
-    ``stats.choices``.
+    ``stats.choices``. ``lane`` names the kind of request (:data:`LANE_ANSWER`, :data:`LANE_ASIDE`): a
+    model that keeps what it read may keep it per lane, so that an aside does not push out
+    the passages the next answer reads again.
     """
 
     label: str
@@ -102,6 +111,7 @@ class ChatModel(Protocol):
         temperature: float,
         stats: Generation,
         grammar: str | None = None,
+        lane: str = ...,
     ) -> Iterator[str]: ...
 
 
@@ -132,6 +142,8 @@ class LocalLLM:
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"{path}: llama.cpp cannot load this model ({exc})") from None
         self._lock = threading.Lock()
+        self._lane = LANE_ANSWER
+        self._saved: dict[str, tuple[Any, bytes]] = {}  # lane -> (token ids, llama.cpp state) it left
 
     def stream(
         self,
@@ -141,9 +153,10 @@ class LocalLLM:
         temperature: float,
         stats: Generation,
         grammar: str | None = None,
+        lane: str = LANE_ANSWER,
     ) -> Iterator[str]:
         """Stream the assistant's reply; ``stats`` gets the token counts as they become known."""
-        from llama_cpp import LlamaGrammar, LogitsProcessorList
+        from llama_cpp import Llama, LlamaGrammar, LogitsProcessorList
 
         constraint = {}
         if grammar:
@@ -154,6 +167,8 @@ class LocalLLM:
         with self._lock:
             # No reset: llama-cpp-python keeps the evaluated tokens and re-evaluates only what
             # differs, so the shared system prompt is processed once per process.
+            self._switch(lane)
+            before = self._llm.input_ids[: self._llm.n_tokens].copy()
             chunks = self._llm.create_chat_completion(
                 messages=messages,  # type: ignore[arg-type]
                 max_tokens=max_tokens,
@@ -165,13 +180,46 @@ class LocalLLM:
                 **constraint,
             )
             stats.completion_tokens = 0
-            for chunk in chunks:
+            for chunk in _fitting(chunks):
                 if stats.prompt_tokens == 0:
                     stats.prompt_tokens = self._llm.n_tokens
+                    stats.cached_tokens = Llama.longest_token_prefix(before, self._llm.input_ids[: stats.prompt_tokens])
                 piece = chunk["choices"][0]["delta"].get("content")  # type: ignore[index]
                 if piece:
                     stats.completion_tokens += 1
                     yield piece
+
+    def _switch(self, lane: str) -> None:
+        """Keep what the context read for the lane it leaves and bring back ``lane``'s.
+
+        One llama.cpp context holds one prompt: a follow-up's rewrite between two answers would
+        make the second answer read its passages again. What is kept is llama.cpp's own state
+        (the KV cache of the tokens read, about 28 KB a token for the 1.5B model) and the token
+        ids. llama-cpp-python's ``save_state``/``load_state`` would also copy and rewrite its
+        300 MB logits buffer, pages of which it otherwise never touches; here that buffer is
+        left alone and the next request decodes its last prompt token again
+        (:data:`_STATE_ATTRIBUTES`, pinned by a test).
+        """
+        if lane == self._lane:
+            return
+        import llama_cpp
+
+        llm, context = self._llm, self._llm.ctx
+        size = llama_cpp.llama_state_get_size(context)
+        data = (ctypes.c_uint8 * size)()
+        used = llama_cpp.llama_state_get_data(context, data, size)
+        self._saved[self._lane] = (llm.input_ids[: llm.n_tokens].copy(), ctypes.string_at(data, used))
+        self._lane = lane
+        if (saved := self._saved.pop(lane, None)) is None:
+            return
+        tokens, state = saved
+        buffer = (ctypes.c_uint8 * len(state)).from_buffer_copy(state)
+        if llama_cpp.llama_state_set_data(context, buffer, len(state)) != len(state):
+            llm.reset()  # the KV cache no longer matches any token list: start from nothing
+            raise ModelError(f"{self.path}: llama.cpp could not restore a saved context")
+        llm.input_ids[: len(tokens)] = tokens
+        llm.n_tokens = len(tokens)
+        llm._requires_eval = True  # the logits are stale: decode before sampling
 
     def _recorder(self, stats: Generation) -> Callable[[Any, Any], Any]:
         """A logits processor that records the first steps' top candidates into ``stats``.
@@ -200,6 +248,19 @@ class LocalLLM:
             return scores
 
         return record
+
+
+def _fitting(chunks: Iterator[Any]) -> Iterator[Any]:
+    """``chunks``, with llama-cpp-python's error for a prompt longer than the context as one
+    line that says which settings to change (a follow-up's prompt is the longest)."""
+    try:
+        yield from chunks
+    except ValueError as exc:
+        if "context window" not in str(exc):
+            raise
+        raise ConfigError(
+            f"the prompt does not fit the model's context ({exc}): raise n_ctx or lower context_tokens"
+        ) from None
 
 
 _LOADED: dict[tuple[str, int, int, int, int, int], LocalLLM] = {}
@@ -274,9 +335,11 @@ class RemoteLLM:
         temperature: float,
         stats: Generation,
         grammar: str | None = None,
+        lane: str = LANE_ANSWER,
     ) -> Iterator[str]:
         """Stream the assistant's reply; token counts come from the server's usage report when it
         sends one (``stream_options``), otherwise completion tokens are the streamed pieces.
+        ``lane`` is the server's business: it keeps prompts by its own rules (slots, cache).
 
         ``grammar`` travels as the ``grammar`` field that llama.cpp's server and
         llama_cpp.server accept, with ``logprobs`` for the first choices.
@@ -329,6 +392,7 @@ def _pieces(events: Iterator[dict[str, Any]], stats: Generation, api: str) -> It
         if usage:
             stats.prompt_tokens = usage.get("prompt_tokens", stats.prompt_tokens)
             stats.completion_tokens = usage.get("completion_tokens", stats.completion_tokens)
+            stats.cached_tokens = (usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
         for choice in event.get("choices") or []:
             _record_choices(choice.get("logprobs"), stats, generated)
             piece = (choice.get("delta") or {}).get("content")

@@ -116,6 +116,9 @@ class Timings:
     first_token_ms: float | None = None
     total_ms: float = 0.0
     prompt_tokens: int = 0
+    #: Of ``prompt_tokens``, those the model read from its cache, not anew (a follow-up's
+    #: repeated passages, the system prompt); 0 where a model server does not say.
+    cached_tokens: int = 0
     completion_tokens: int = 0
     #: Where the model ran: "CPU, 2 threads", "CUDA, all layers; CPU 2 threads", "model server".
     device: str = ""
@@ -124,6 +127,7 @@ class Timings:
         """Take a generation's token counts (a :class:`ragkit.llm.Generation`) and the time of
         its first shown word (``time.perf_counter()``, as ``started``)."""
         self.prompt_tokens = generation.prompt_tokens
+        self.cached_tokens = generation.cached_tokens
         self.completion_tokens = generation.completion_tokens
         if first_token_at is not None:
             self.first_token_ms = (first_token_at - started) * 1000
@@ -279,6 +283,8 @@ class FileResult:
     reason: str = ""
     #: Parser that read an added or updated file (``pdf+ocr`` when its text came from OCR).
     parser: str = ""
+    #: Pages of a stored file (1 for a format without pages): ingest's progress counts them.
+    pages: int = 0
 
 
 @dataclass
@@ -299,6 +305,11 @@ class IngestReport:
         return sum(f.chunks for f in self.files if f.status in ("added", "updated"))
 
     @property
+    def pages_added(self) -> int:
+        """Pages of the files added and updated in this run."""
+        return sum(f.pages for f in self.files if f.status in ("added", "updated"))
+
+    @property
     def failed(self) -> bool:
         """True when at least one file was skipped for a reason (the CLI then exits 1)."""
         return self.count("skipped") > 0
@@ -313,6 +324,7 @@ class IngestReport:
             "skipped": self.count("skipped"),
             "removed": self.count("removed"),
             "chunks_added": self.chunks_added,
+            "pages_added": self.pages_added,
             "seconds": round(self.seconds, 2),
             "errors": [{"file": f.path, "reason": f.reason} for f in self.files if f.status == "skipped"],
             "files": [asdict(f) for f in self.files],

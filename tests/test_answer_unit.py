@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -267,3 +268,7 @@ def test_the_policy_answers_declines_and_shows_what_it_read() -> None:
     assert wrong.draft == "25 days" and wrong.evidence == [] and wrong.cited == set()
     gated = reply(["never read"], [])  # no passage passed the gate: the model is not asked
     assert gated.declined and gated.generation is None and gated.shown == (HITS * 2)[:CLOSEST_ON_DECLINE]
+    # A follow-up's prompt puts the turn before's passages first: a refusal shows the closest by rank.
+    later, best = replace(HITS[0], rank=1), replace(HITS[1], rank=0)
+    refused = reply(["Evidence: 2\nAnswer: 25 days"], [later, best])
+    assert refused.declined and refused.shown == [best, later]

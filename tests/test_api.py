@@ -341,6 +341,7 @@ def test_openai_client_gets_a_cited_answer(server: Server) -> None:
     assert any(Path(e["file"]).name == "it_security_policy.md" and "14" in e["sentence"] for e in ragkit["evidence"])
     assert ragkit["sources"] and ragkit["timings"]["total_ms"] > 0
     assert completion.usage.completion_tokens > 0
+    assert completion.usage.prompt_tokens_details.cached_tokens <= completion.usage.prompt_tokens
 
 
 @pytest.mark.llm

@@ -123,9 +123,12 @@ def test_a_reply_cut_short_by_the_model_server_is_an_error() -> None:
         return [{"choices": [{"delta": {"content": f"w{i} "}, "finish_reason": f}]} for i, f in enumerate(finish)]
 
     stats = Generation()
-    usage = {"choices": [], "usage": {"prompt_tokens": 7, "completion_tokens": 2}}
+    usage = {
+        "choices": [],
+        "usage": {"prompt_tokens": 7, "completion_tokens": 2, "prompt_tokens_details": {"cached_tokens": 5}},
+    }
     assert list(_pieces(iter([*events(None, "stop"), usage]), stats, "api")) == ["w0 ", "w1 "]
-    assert (stats.prompt_tokens, stats.completion_tokens) == (7, 2)
+    assert (stats.prompt_tokens, stats.cached_tokens, stats.completion_tokens) == (7, 5, 2)
     cut = _pieces(iter(events(None, None)), Generation(), "http://127.0.0.1:1/v1")
     with pytest.raises(ServerError, match="cut short"):
         list(cut)

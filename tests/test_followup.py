@@ -20,11 +20,19 @@ class Echo:
     def __init__(self, reply: str) -> None:
         self.reply = reply
         self.calls = 0
+        self.lanes: list[str] = []
 
     def stream(
-        self, messages: list[dict[str, str]], *, max_tokens: int, temperature: float, stats: Generation
+        self,
+        messages: list[dict[str, str]],
+        *,
+        max_tokens: int,
+        temperature: float,
+        stats: Generation,
+        lane: str = "answer",
     ) -> Iterator[str]:
         self.calls += 1
+        self.lanes.append(lane)
         yield self.reply
 
 
@@ -39,6 +47,7 @@ def test_no_history_means_no_rewrite() -> None:
 def test_good_rewrite_is_used() -> None:
     llm = Echo('"How often must the password be changed?"\nExtra line')
     assert rewrite(llm, "And how often?", HISTORY) == "How often must the password be changed?"  # type: ignore[arg-type]
+    assert llm.lanes == ["aside"]  # the answer's passages stay read for the next answer
 
 
 def test_a_new_question_after_an_echo_stands_alone() -> None:

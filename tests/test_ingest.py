@@ -41,12 +41,15 @@ def test_reingest_is_incremental(data_dir: Path, docs_copy: Path) -> None:
     kit = kit_for(data_dir)
     first = kit.ingest([docs_copy])
     assert first.count("added") == 4 and first.chunks_added > 10 and not first.failed
+    pages = {d.path: d.pages for d in kit.sources()}
+    assert {f.path: f.pages for f in first.files} == pages and first.pages_added == sum(pages.values())
+    assert max(pages.values()) > 1  # the handbook PDF's pages, not one per file
     assert_consistent(kit)
     before = manifest_ids(kit)
 
     second = kit_for(data_dir).ingest([docs_copy])
     assert second.count("unchanged") == 4
-    assert second.chunks_added == 0
+    assert second.chunks_added == 0 and second.pages_added == 0
 
     policy = docs_copy / "it_security_policy.md"
     policy.write_text(

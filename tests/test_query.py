@@ -110,6 +110,7 @@ def test_cli_json_contract(sample_kit: Ragkit) -> None:
         "first_token_ms",
         "total_ms",
         "prompt_tokens",
+        "cached_tokens",
         "completion_tokens",
         "device",
     }

@@ -98,16 +98,18 @@ def ingest(
     stop_on_sigterm(ctx, f"{kit.settings.data_dir}: ingest stopped by SIGTERM")
     bar = tqdm(total=0, unit="file", file=sys.stderr, disable=quiet, dynamic_ncols=True, desc="ingest")
     started = time.perf_counter()
-    chunks = 0
+    chunks = pages = 0
     shown: set[str] = set()  # skips already printed under the progress bar
 
     def progress(result: FileResult, done: int, total: int) -> None:
-        nonlocal chunks
+        nonlocal chunks, pages
         if result.status in ("added", "updated"):
-            chunks += result.chunks
+            chunks, pages = chunks + result.chunks, pages + result.pages
         bar.total = total
-        rate = chunks / max(time.perf_counter() - started, 1e-6)
-        bar.set_postfix_str(f"{chunks} chunks, {rate:.1f} chunks/s", refresh=False)
+        seconds = max(time.perf_counter() - started, 1e-6)
+        bar.set_postfix_str(
+            f"pages: {pages} ({pages / seconds:.1f}/s), chunks: {chunks} ({chunks / seconds:.1f}/s)", refresh=False
+        )
         bar.update(1)
         if result.status == "skipped":
             shown.add(result.path)
@@ -131,7 +133,8 @@ def ingest(
         click.echo(
             f"{report.collection}: {report.count('added')} added, {report.count('updated')} updated, "
             f"{report.count('unchanged')} unchanged, {report.count('skipped')} skipped, "
-            f"{report.count('removed')} removed; {report.chunks_added} chunks embedded in {report.seconds:.1f}s",
+            f"{report.count('removed')} removed; {report.chunks_added} chunks of {report.pages_added} pages "
+            f"embedded in {report.seconds:.1f}s",
             err=True,
         )
     if watch:
