@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from . import claims, evidence, injection
 from .checks import check, with_marks
 from .llm import ChatModel, Generation
-from .prefix import Read
+from .prefix import Turn
 from .prompt import Prompt, language_of
 from .records import Answer, Evidence, Hit, Source, Timings, Unsupported
 
@@ -225,8 +225,8 @@ class Reply:
     confidence: float | None = None
     coverage: float | None = None
     draft: str = ""
-    #: The passages as the prompt gave them to the model (a follow-up repeats them).
-    read: list[Read] = field(default_factory=list)
+    #: What the prompt gave the model to read (a follow-up repeats it).
+    turn: Turn | None = None
 
     def to_answer(self, question: str, standalone: str, model: str, timings: Timings) -> Answer:
         """The reply as the library returns it."""
@@ -285,7 +285,7 @@ def respond(
     reply = Reply(text, True, [], set())
     if passages:
         built = prompt()
-        reply.read = built.read
+        reply.turn = built.turn
         draft = generate(
             llm,
             built,

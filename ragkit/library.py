@@ -12,7 +12,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +31,7 @@ from .page_view import page_view
 from .parse import PARSERS
 from .parse.worker import ParseWorker
 from .passwords import Passwords
-from .prefix import Read, Reads, as_read, read_first
+from .prefix import Reads, Turn, as_read, read_first
 from .prompt import Prompt, build_plain_messages, build_prompt, language_of, quote
 from .records import Answer, DocumentInfo, Hit, IngestReport, PageView, Timings
 from .retrieve import DocumentHit, Retriever
@@ -306,7 +306,7 @@ class Ragkit:
         return self.prompt(question, hits).messages
 
     def prompt(
-        self, question: str, hits: list[Hit], last: Sequence[Read] = (), *, language: str | None = None
+        self, question: str, hits: list[Hit], last: Turn | None = None, *, language: str | None = None
     ) -> Prompt:
         """The passages focused to the budget, their sentences numbered, as the model reads them;
         those it read ``last`` (the turn a follow-up continues) as it read them then. The answer
@@ -315,7 +315,8 @@ class Ragkit:
         focused = focus(
             question, [h.chunk.text for h in hits], self.settings.context_tokens, self.tokenizer.count, similarity
         )
-        return build_prompt(question, hits, *as_read(hits, focused, last), language=language)
+        bodies, more, lead = as_read(hits, focused, last)
+        return build_prompt(question, hits, bodies, more, lead=lead, language=language)
 
     def _min_confidence(self, llm: ChatModel) -> float:
         """The configured answer threshold, else the one chosen for this model."""
@@ -396,7 +397,7 @@ class Ragkit:
                 asked=followup.asked(standalone),
                 on_token=on_token,
             )
-            self._reads.remember(llm.label, question, reply.text, reply.read)
+            self._reads.remember(llm.label, question, reply.text, reply.turn)
         if reply.generation is not None:
             timings.record(reply.generation, reply.first_token_at, started)
         timings.total_ms = (time.perf_counter() - started) * 1000

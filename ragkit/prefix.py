@@ -3,11 +3,12 @@
 Reading the prompt is most of the wait on a CPU, and llama.cpp (in process and in its servers)
 re-reads a prompt only from the first token where it differs from the one it read before. A
 follow-up question often retrieves the passages of the previous turn again, but ranked
-differently and focused on other sentences, so the prompt would differ from its first passage
-on. Here the passages that the model read last come first, in the same order and with the same
-sentences; the sentences the new question needs that they left out come after the new
-passages, in blocks that name the same passage again. The model then reads the system prompt
-and the repeated passages from its cache, and only the rest anew.
+differently and focused on other sentences, so the prompt would differ from its start on. Here
+a follow-up's prompt opens as the previous one did (the question it opened with, then the
+passages that the model read, in the same order and with the same sentences); the new
+passages, the sentences the new question needs that the repeated ones left out (in blocks that
+name the same passage again) and the follow-up question come after. The model then reads the
+repeated start from its cache, and only the rest anew.
 """
 
 from __future__ import annotations
@@ -29,32 +30,42 @@ class Read:
     parts: tuple[str, ...]
 
 
-def read_first(hits: Sequence[Hit], last: Sequence[Read]) -> list[Hit]:
-    """``hits`` with the ones of ``last`` first, in ``last``'s order; the others keep their rank."""
-    order = {read.chunk_id: i for i, read in enumerate(last)}
+@dataclass(frozen=True)
+class Turn:
+    """What one prompt gave the model to read: the question it opened with, then its passages."""
+
+    lead: str
+    read: tuple[Read, ...]
+
+
+def read_first(hits: Sequence[Hit], last: Turn | None) -> list[Hit]:
+    """``hits`` with the ones ``last`` read first, in its order; the others keep their rank."""
+    order = {read.chunk_id: i for i, read in enumerate(last.read if last else ())}
     return sorted(hits, key=lambda hit: order.get(hit.chunk.id, len(order)))
 
 
 def as_read(
-    hits: Sequence[Hit], focused: Sequence[Sequence[str]], last: Sequence[Read]
-) -> tuple[list[list[str]], list[tuple[int, list[str]]]]:
-    """The passages' bodies, and the blocks that continue them, for a prompt whose prefix the
-    model read last time.
+    hits: Sequence[Hit], focused: Sequence[Sequence[str]], last: Turn | None
+) -> tuple[list[list[str]], list[tuple[int, list[str]]], str | None]:
+    """The passages' bodies, the blocks that continue them and the question to open with, for
+    a prompt that repeats the start of ``last``.
 
     The leading passages that stand where they stood in ``last`` keep the sentences they had
     there (only they can be read from the cache: the first difference ends the reuse); the
     sentences of ``focused`` they lack come back as ``(passage index, sentences)`` blocks, for
-    after the other passages. Every sentence the focus chose is in the prompt either way.
+    after the other passages. Every sentence the focus chose is in the prompt either way. The
+    opening question is ``last``'s when a passage is kept, else None (the prompt's own).
     """
     bodies = [list(parts) for parts in focused]
     more: list[tuple[int, list[str]]] = []
-    for i, (hit, read) in enumerate(zip(hits, last, strict=False)):  # those before the first change
+    kept = 0
+    for i, (hit, read) in enumerate(zip(hits, last.read if last else (), strict=False)):  # up to the first change
         if hit.chunk.id != read.chunk_id:
             break
-        bodies[i] = list(read.parts)
+        bodies[i], kept = list(read.parts), i + 1
         if missing := _missing(focused[i], read.parts):
             more.append((i, missing))
-    return bodies, more
+    return bodies, more, last.lead if last and kept else None
 
 
 def _missing(parts: Sequence[str], had: Sequence[str]) -> list[str]:
@@ -74,25 +85,27 @@ class Reads:
 
     def __init__(self, size: int = 64) -> None:
         self._size = size
-        self._reads: OrderedDict[tuple[str, str], tuple[str, list[Read]]] = OrderedDict()
+        self._turns: OrderedDict[tuple[str, str], tuple[str, Turn]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def remember(self, model: str, question: str, answer: str, read: list[Read]) -> None:
+    def remember(self, model: str, question: str, answer: str, turn: Turn | None) -> None:
         """Keep what ``model`` read to give ``answer`` to ``question`` (the oldest of more than
         ``size`` turns is forgotten: the cache has long moved on from it)."""
+        if turn is None:  # the model read nothing
+            return
         with self._lock:
-            self._reads[(model, question)] = (answer, read)
-            self._reads.move_to_end((model, question))
-            while len(self._reads) > self._size:
-                self._reads.popitem(last=False)
+            self._turns[(model, question)] = (answer, turn)
+            self._turns.move_to_end((model, question))
+            while len(self._turns) > self._size:
+                self._turns.popitem(last=False)
 
-    def of(self, model: str, history: Sequence[tuple[str, str]]) -> list[Read]:
-        """What the model read for the last turn of ``history`` (nothing without one). The
-        turn's answer as a client sends it back may carry more after ragkit's text (an API
-        stream's closing note), so it need only start with it."""
+    def of(self, model: str, history: Sequence[tuple[str, str]]) -> Turn | None:
+        """What the model read for the last turn of ``history`` (None without one). The turn's
+        answer as a client sends it back may carry more after ragkit's text (an API stream's
+        closing note), so it need only start with it."""
         if not history:
-            return []
+            return None
         question, answer = history[-1]
         with self._lock:
-            said, read = self._reads.get((model, question), ("", []))
-        return read if said and answer.startswith(said) else []
+            said, turn = self._turns.get((model, question), ("", None))
+        return turn if said and answer.startswith(said) else None

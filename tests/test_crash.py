@@ -99,7 +99,7 @@ class Run:
         self.writing.set()
 
 
-WRITTEN = re.compile(r"[1-9]\d* chunks, ")
+WRITTEN = re.compile(r"chunks: [1-9]\d*")
 
 
 def mutate(docs: Path, run: int, rng: random.Random) -> None:

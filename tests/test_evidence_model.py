@@ -29,7 +29,7 @@ def test_each_mark_points_at_the_sentence_that_states_the_answer(sample_kit: Rag
 
 
 def test_the_threshold_decides(sample_kit: Ragkit) -> None:
-    question = "What is the minimum password length for Northwind accounts?"
+    question = "What budget did the board approve for the new Lisbon office?"
     declined = Ragkit(replace(sample_kit.settings, min_confidence=1.0)).ask(question)
     assert declined.declined and declined.confidence is not None and declined.confidence < 1.0
     assert declined.evidence == [] and declined.timings.completion_tokens <= 6  # only the probe ran
@@ -55,8 +55,8 @@ def test_query_json_carries_evidence_and_unsupported(sample_kit: Ragkit) -> None
 
 def test_a_follow_up_reads_the_turn_before_from_the_cache(sample_kit: Ragkit) -> None:
     """The rewrite runs between the two answers on its own lane of the model's cache, and the
-    follow-up's prompt starts with the passages of the first turn as they were read: most of
-    it comes from the cache (with the rewrite on the answers' lane, 4 tokens did)."""
+    follow-up's prompt starts as the first turn's did (its question, its passages as read):
+    most of it comes from the cache (with the rewrite on the answers' lane, 4 tokens did)."""
     first = sample_kit.ask("What is the minimum password length for Northwind accounts?")
     follow = sample_kit.ask("And how often must it be changed?", history=[(first.question, first.answer)])
     assert follow.standalone_question != follow.question  # it was rewritten: the aside ran

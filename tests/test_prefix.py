@@ -7,7 +7,7 @@ test_evidence_model.py (``cached_tokens``) and measured by benchmarks/followups.
 from __future__ import annotations
 
 from ragkit.focus import GAP, sentences
-from ragkit.prefix import Read, Reads, as_read, read_first
+from ragkit.prefix import Read, Reads, Turn, as_read, read_first
 from ragkit.prompt import Prompt, build_prompt
 from ragkit.records import Chunk, Hit
 
@@ -37,34 +37,36 @@ def focused(hit: Hit, *keep: int) -> list[str]:
     return out
 
 
-def user_turn(question: str, hits: list[Hit], bodies: list[list[str]], last: list[Read]) -> tuple[str, Prompt]:
-    prompt = build_prompt(question, hits, *as_read(hits, bodies, last))
+def user_turn(question: str, hits: list[Hit], bodies: list[list[str]], last: Turn | None) -> tuple[str, Prompt]:
+    found, more, lead = as_read(hits, bodies, last)
+    prompt = build_prompt(question, hits, found, more, lead=lead)
     return prompt.messages[1]["content"], prompt
 
 
 def test_the_passages_read_last_come_first_in_their_order() -> None:
-    last = [Read("password", ()), Read("leave", ())]
+    last = Turn("q?", (Read("password", ()), Read("leave", ())))
     ordered = read_first([TRAVEL, LEAVE, PASSWORD], last)
     assert [h.chunk.id for h in ordered] == ["password", "leave", "travel"]
-    assert read_first([TRAVEL, LEAVE], []) == [TRAVEL, LEAVE]  # no turn before: rank order
+    assert read_first([TRAVEL, LEAVE], None) == [TRAVEL, LEAVE]  # no turn before: rank order
 
 
 def test_a_follow_up_prompt_starts_with_the_previous_one_and_keeps_every_chosen_sentence() -> None:
     first_q, follow_q = "Until when must carried-over days be taken?", "How many days can be carried over?"
-    first, built = user_turn(first_q, [LEAVE, PASSWORD], [focused(LEAVE, 2), focused(PASSWORD, 0)], [])
-    assert first.endswith(f"Question: {first_q}") and first.count("Question:") == 1  # the question last, once
+    first, built = user_turn(first_q, [LEAVE, PASSWORD], [focused(LEAVE, 2), focused(PASSWORD, 0)], None)
+    assert first.startswith(f"Question: {first_q}\n") and first.endswith(f"\n\nQuestion: {first_q}")
 
     # The follow-up retrieves the same two passages (ranked the other way) and a new one, and its
     # focus keeps another sentence of the leave passage.
-    hits = read_first([PASSWORD, LEAVE, TRAVEL], built.read)
+    hits = read_first([PASSWORD, LEAVE, TRAVEL], built.turn)
     follow, prompt = user_turn(
-        follow_q, hits, [focused(LEAVE, 1), focused(PASSWORD, 0), focused(TRAVEL, 0)], built.read
+        follow_q, hits, [focused(LEAVE, 1), focused(PASSWORD, 0), focused(TRAVEL, 0)], built.turn
     )
-    shared = first[: first.index("\n\nQuestion:")]
-    assert follow.startswith(shared)  # everything but the question is read from the cache
+    shared = first[: first.index(f"\n\nQuestion: {first_q}")]
+    assert follow.startswith(shared)  # the opening question and both passages come from the cache
     rest = follow[len(shared) :]
     assert 'id="3" file="travel.md"' in rest and 'id="1" file="leave.md" page="1" continued="yes"' in rest
-    assert rest.index("travel.md") < rest.index('continued="yes"') < rest.index(f"Question: {follow_q}")
+    assert rest.index("travel.md") < rest.index('continued="yes"') < rest.index(f"Follow-up question: {follow_q}")
+    assert rest.endswith(f"\n\nFollow-up question: {follow_q}")
     # Every sentence the focus chose is numbered, and belongs to the passage it came from.
     by_text = {s.text: s for s in prompt.sentences}
     assert by_text["Up to 5 unused days may be carried over."].passage == 0
@@ -72,24 +74,28 @@ def test_a_follow_up_prompt_starts_with_the_previous_one_and_keeps_every_chosen_
     assert by_text["Hotel costs are capped at 180 euros a night in capital cities."].passage == 2
     assert [s.id for s in prompt.sentences] == list(range(1, len(prompt.sentences) + 1))
     assert f"({by_text['Up to 5 unused days may be carried over.'].id}) Up to 5" in rest
-    # What the next turn repeats is the passages as this prompt gave them, not the continuation.
-    assert [(r.chunk_id, r.parts) for r in prompt.read[:2]] == [(r.chunk_id, r.parts) for r in built.read]
+    # What a third turn repeats: the same opening and the passages as this prompt gave them.
+    assert prompt.turn is not None and built.turn is not None
+    assert prompt.turn.lead == first_q and prompt.turn.read[:2] == built.turn.read
 
 
-def test_a_passage_that_moved_is_focused_afresh() -> None:
-    _, built = user_turn("q?", [LEAVE, PASSWORD], [focused(LEAVE, 2), focused(PASSWORD, 0)], [])
+def test_a_passage_that_moved_is_focused_afresh_and_the_prompt_opens_with_its_own_question() -> None:
+    _, built = user_turn("q?", [LEAVE, PASSWORD], [focused(LEAVE, 2), focused(PASSWORD, 0)], None)
     # PASSWORD first now (LEAVE was not retrieved): nothing before it matches, so nothing is kept.
-    bodies, more = as_read([PASSWORD, TRAVEL], [focused(PASSWORD, 1), focused(TRAVEL, 0)], built.read)
-    assert bodies == [focused(PASSWORD, 1), focused(TRAVEL, 0)] and more == []
+    bodies, more, lead = as_read([PASSWORD, TRAVEL], [focused(PASSWORD, 1), focused(TRAVEL, 0)], built.turn)
+    assert bodies == [focused(PASSWORD, 1), focused(TRAVEL, 0)] and more == [] and lead is None
+    alone, _ = user_turn("Where?", [PASSWORD], [focused(PASSWORD, 1)], built.turn)
+    assert alone.startswith("Question: Where?\n") and alone.endswith("\n\nQuestion: Where?")
 
 
 def test_reads_are_found_by_the_turn_they_answered() -> None:
     reads = Reads(size=2)
-    reads.remember("m", "q1", "a1", [Read("leave", ("x",))])
-    assert reads.of("m", [("q0", "a0"), ("q1", "a1")]) == [Read("leave", ("x",))]
-    assert reads.of("m", [("q1", "a1\n(as checked) …")]) == [Read("leave", ("x",))]  # as a stream ended
-    assert reads.of("m", []) == [] and reads.of("other model", [("q1", "a1")]) == []
-    assert reads.of("m", [("q1", "another answer")]) == []
-    reads.remember("m", "q2", "a2", [])
-    reads.remember("m", "q3", "a3", [])
-    assert reads.of("m", [("q1", "a1")]) == []  # the oldest is dropped beyond ``size``
+    turn = Turn("q1", (Read("leave", ("x",)),))
+    reads.remember("m", "q1", "a1", turn)
+    assert reads.of("m", [("q0", "a0"), ("q1", "a1")]) == turn
+    assert reads.of("m", [("q1", "a1\n(as checked) …")]) == turn  # as an API stream ended
+    assert reads.of("m", []) is None and reads.of("other model", [("q1", "a1")]) is None
+    assert reads.of("m", [("q1", "another answer")]) is None
+    reads.remember("m", "q2", "a2", Turn("q2", ()))
+    reads.remember("m", "q3", "a3", Turn("q3", ()))
+    assert reads.of("m", [("q1", "a1")]) is None  # the oldest is dropped beyond ``size``
