@@ -26,7 +26,8 @@ from .endpoints import where_data_goes
 from .focus import focus
 from .followup import History
 from .ingest import FileProgress, Ingestor
-from .llm import ChatModel, RemoteLLM, local_llm
+from .llm import ChatModel, local_llm
+from .llm_server import RemoteLLM
 from .page_view import page_view
 from .parse import PARSERS
 from .parse.worker import ParseWorker

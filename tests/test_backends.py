@@ -19,7 +19,8 @@ from ragkit import Ragkit, load_settings
 from ragkit.config import MANIFEST_SUFFIX
 from ragkit.endpoints import parse, where_data_goes
 from ragkit.errors import ConfigError, RagkitError, ServerError
-from ragkit.llm import Generation, _pieces
+from ragkit.llm import Generation
+from ragkit.llm_server import _pieces
 from ragkit.records import Chunk
 from ragkit.store import chroma, consistency, mirror
 
@@ -109,7 +110,7 @@ def test_the_page_says_which_machines_see_the_documents() -> None:
 
 def test_an_unreachable_model_server_is_a_server_error_with_its_own_exit_code() -> None:
     from ragkit import endpoints
-    from ragkit.llm import RemoteLLM
+    from ragkit.llm_server import RemoteLLM
     from ragkit.serve import free_port
 
     closed = endpoints.parse("llm_url", f"http://127.0.0.1:{free_port()}", ())
