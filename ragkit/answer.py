@@ -285,7 +285,7 @@ def respond(
     reply = Reply(text, True, [], set())
     if passages:
         built = prompt()
-        reply.turn = built.turn
+        reply.turn = built.turn if built.sentences else None  # nothing to read: the model is not asked
         draft = generate(
             llm,
             built,

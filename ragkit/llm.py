@@ -139,8 +139,9 @@ class LocalLLM:
             raise ModelError(f"{path}: llama.cpp cannot load this model ({exc})") from None
         self._lock = threading.Lock()
         self._lane = LANE_ANSWER
-        # Lanes need llama-cpp-python's state attributes; without them (a release that renamed
-        # them) every request shares one lane: follow-ups lose the reuse, nothing breaks.
+        # Lanes and the count of cached tokens need llama-cpp-python's state attributes; without
+        # them (a release that renamed them) every request shares one lane and no count is kept:
+        # follow-ups lose the reuse, nothing breaks.
         self._lanes = all(hasattr(self._llm, name) for name in _STATE_ATTRIBUTES)
         self._saved: dict[str, tuple[Any, bytes]] = {}  # lane -> (token ids, llama.cpp state) it left
 
@@ -167,7 +168,7 @@ class LocalLLM:
             # No reset: llama-cpp-python keeps the evaluated tokens and re-evaluates only what
             # differs, so the shared system prompt is processed once per process.
             self._switch(lane)
-            before = self._llm.input_ids[: self._llm.n_tokens].copy()
+            before = self._llm.input_ids[: self._llm.n_tokens].copy() if self._lanes else None
             chunks = self._llm.create_chat_completion(
                 messages=messages,  # type: ignore[arg-type]
                 max_tokens=max_tokens,
@@ -182,7 +183,10 @@ class LocalLLM:
             for chunk in _fitting(chunks):
                 if stats.prompt_tokens == 0:
                     stats.prompt_tokens = self._llm.n_tokens
-                    stats.cached_tokens = Llama.longest_token_prefix(before, self._llm.input_ids[: stats.prompt_tokens])
+                    if before is not None:
+                        stats.cached_tokens = Llama.longest_token_prefix(
+                            before, self._llm.input_ids[: stats.prompt_tokens]
+                        )
                 piece = chunk["choices"][0]["delta"].get("content")  # type: ignore[index]
                 if piece:
                     stats.completion_tokens += 1

@@ -39,9 +39,17 @@ class Turn:
 
 
 def read_first(hits: Sequence[Hit], last: Turn | None) -> list[Hit]:
-    """``hits`` with the ones ``last`` read first, in its order; the others keep their rank."""
-    order = {read.chunk_id: i for i, read in enumerate(last.read if last else ())}
-    return sorted(hits, key=lambda hit: order.get(hit.chunk.id, len(order)))
+    """``hits`` with the passages ``last`` opened with first, in its order, as far as they were
+    all retrieved again; the others keep their rank. Only a run from ``last``'s first passage on
+    can be read from the cache, so a passage of ``last`` that was not at its start stays where
+    its rank puts it."""
+    found = {hit.chunk.id: hit for hit in hits}
+    first: list[Hit] = []
+    for read in last.read if last else ():
+        if read.chunk_id not in found:
+            break
+        first.append(found.pop(read.chunk_id))
+    return first + [hit for hit in hits if hit.chunk.id in found]
 
 
 def as_read(

@@ -58,7 +58,7 @@ class Prompt:
     messages: list[dict[str, str]]
     sentences: list[evidence.Sentence]
     #: The question the user turn opened with and the passages as read, for a follow-up to repeat.
-    turn: Turn | None = None
+    turn: Turn
 
     @property
     def grammar(self) -> str:
