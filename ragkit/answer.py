@@ -24,6 +24,7 @@ instead of removing the failing part keeps a rule a user can predict: what is sh
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -81,7 +82,8 @@ class Draft:
     generation: Generation
 
 
-#: Tokens the probe generates: "Evidence", ":", then the choice between an id and "none".
+#: Tokens the probe may generate: "Evidence", ":", then the choice between an id and "none"
+#: (it stops at the first token past the choice: each one costs a decode step, ~80 ms on 2 cores).
 PROBE_TOKENS = 6
 
 
@@ -111,11 +113,16 @@ def generate(
     count = len(prompt.sentences)
     if not count:  # nothing that states a fact: no id to name
         return Draft("", [], True, None, time.perf_counter(), Generation())
-    probe = Generation()
-    for _ in llm.stream(
-        prompt.messages, max_tokens=PROBE_TOKENS, temperature=temperature, stats=probe, grammar=prompt.grammar
-    ):
-        pass
+    probe, written = Generation(), ""
+    with contextlib.closing(
+        llm.stream(
+            prompt.messages, max_tokens=PROBE_TOKENS, temperature=temperature, stats=probe, grammar=prompt.grammar
+        )
+    ) as pieces:
+        for piece in pieces:
+            written += piece
+            if evidence.choice_made(written):  # the steps answer_probability reads are recorded
+                break
     probability = evidence.answer_probability(probe.choices)
     if probability is not None and probability < min_confidence:
         return Draft("", [], True, probability, time.perf_counter(), probe)

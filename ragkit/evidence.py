@@ -118,6 +118,12 @@ def _masses(top: dict[str, float]) -> tuple[float, float, float]:
     return digit, none, space
 
 
+def choice_made(text: str) -> bool:
+    """Whether a reply has written past ``Evidence:`` to an id or ``none``: the steps
+    :func:`answer_probability` reads were all generated before its last token."""
+    return text.startswith(EVIDENCE) and bool(text[len(EVIDENCE) :].strip())
+
+
 def answer_probability(choices: Sequence[tuple[str, dict[str, float]]]) -> float | None:
     """The probability the model gave to naming a sentence rather than ``none``.
 

@@ -27,10 +27,13 @@ class ScriptedLLM:
     The probe (the first few tokens) records ``steps``: (text before, candidates).
     """
 
-    def __init__(self, pieces: list[str], steps: list[tuple[str, dict[str, float]]] | None = None) -> None:
+    def __init__(
+        self, pieces: list[str], steps: list[tuple[str, dict[str, float]]] | None = None, probe: list[str] = ()
+    ) -> None:
         self.pieces = pieces
         self.steps = steps or []
-        self.consumed = 0
+        self.probe = list(probe)
+        self.consumed = self.probed = 0
         self.grammars: list[str | None] = []
 
     def stream(
@@ -45,6 +48,9 @@ class ScriptedLLM:
         self.grammars.append(grammar)
         if max_tokens == PROBE_TOKENS:
             stats.choices.extend(self.steps)
+            for piece in self.probe:
+                self.probed += 1
+                yield piece
             return
         for piece in self.pieces:
             self.consumed += 1
@@ -94,6 +100,18 @@ def test_the_threshold_decides_between_answering_and_declining() -> None:
     draft, shown, llm = run(["Evidence: 2\nAnswer: 5 days"], steps=unlikely)
     assert draft.probability == pytest.approx(0.2)
     assert draft.declined and shown == [] and len(llm.grammars) == 1  # declined after the probe alone
+
+
+@pytest.mark.parametrize(
+    ("probe", "read"),
+    [(["Evidence", ":", " ", "2", ",", " 3"], 4), (["Evidence", ":", " none", "\n", "Answer"], 3), (["Sure", "!"], 2)],
+)
+def test_the_probe_stops_once_the_choice_is_written(probe: list[str], read: int) -> None:
+    # Each further token is a decode step before the first word; past the choice none is read.
+    llm = ScriptedLLM(["Evidence: 2\nAnswer: 5 days"], probe=probe)
+    prompt = build_prompt("How many unused days can be carried over?", HITS, [sentences(h.chunk.text) for h in HITS])
+    generate(llm, prompt, max_tokens=10, temperature=0, min_confidence=0.5)  # type: ignore[arg-type]
+    assert llm.probed == read
 
 
 def test_evidence_none_declines_and_stops_generation() -> None:
