@@ -1,13 +1,14 @@
-"""llama.cpp prompt-processing settings on this CPU: flash attention, batch sizes, KV cache type, threads.
+"""llama.cpp prompt-processing settings on this CPU: flash attention, batch sizes, KV cache type, mmap, threads.
 
 Prints figures, asserts nothing. Each configuration loads the default answer model once (no
 download: the path ragkit resolves) and reads the prompts ragkit really sends: sample-docs
 questions over ``sample_docs/`` and SQuAD 2.0 questions over one article of
 ``../shared/eval/squad2_open``. Before each prompt the context is reset (no prefix reuse), so
 time to first token is the whole prompt read. Configurations are interleaved per repetition
-(ABCABC), since other work may share the cores; medians and ratios to the current default
+(ABCABC), since other work may share the cores; medians and ratios to the first (llama.cpp's
+defaults, as ragkit loaded the model before 2026-12-04; it now loads it as ``fa + no mmap``)
 come from the same run. The first greedy tokens of every configuration are compared with the
-default's on the same prompt. Then time to first token against prompt tokens (the default's
+baseline's on the same prompt. Then time to first token against prompt tokens (the baseline's
 measurements): a least-squares line and a table by token bucket. Run from the repository root:
 
     .venv/bin/python benchmarks/cpu_settings.py [--reps 2] [--sample 2] [--squad 2]
@@ -60,16 +61,18 @@ def physical_cores() -> int:
 
 
 def configs(n_ctx: int) -> dict[str, dict[str, object]]:
-    """Name -> Llama keyword arguments; the first is ragkit's current default."""
+    """Name -> Llama keyword arguments; the first is the baseline the others are compared with."""
     threads = default_threads()
     base: dict[str, object] = {"n_ctx": n_ctx, "n_threads": threads, "n_batch": 512, "n_ubatch": 512}
     q8 = llama_cpp.GGML_TYPE_Q8_0
     found = {
-        "default (fa off, 512/512, f16)": dict(base),
+        "fa off, mmap, 512/512, f16": dict(base),
         "flash_attn": {**base, "flash_attn": True},
         "batch 256/256": {**base, "n_batch": 256, "n_ubatch": 256},
         "batch 1024/512": {**base, "n_batch": 1024, "n_ubatch": 512},
         "fa + KV q8_0": {**base, "flash_attn": True, "type_k": q8, "type_v": q8},
+        "no mmap": {**base, "use_mmap": False},
+        "fa + no mmap (shipped)": {**base, "flash_attn": True, "use_mmap": False},
     }
     physical = physical_cores()
     if physical != threads:
@@ -167,8 +170,8 @@ def main() -> None:
                 results[label].append(row)
                 print(f"  rep {rep} prompt {p} {label}: {row['tokens']} tokens, ttft {row['ttft']:.2f} s", flush=True)
     print(f"timed in {time.perf_counter() - started:.0f} s")
-    default = next(iter(table))
-    greedy = {r["prompt"]: r["text"] for r in results[default] if r["rep"] == 0}
+    baseline = next(iter(table))
+    greedy = {r["prompt"]: r["text"] for r in results[baseline] if r["rep"] == 0}
 
     def med(label: str, key: str) -> float:
         return statistics.median(float(r[key]) for r in results[label])  # type: ignore[arg-type]
@@ -178,16 +181,16 @@ def main() -> None:
         f"{'wins':>5} {'same 32':>7} {'+RSS MB':>7}"
     )
     for label in table:
-        # per-prompt, per-rep wins against the default on the same prompt and rep
+        # per-prompt, per-rep wins against the baseline on the same prompt and rep
         wins = sum(
             float(r["ttft"]) < float(d["ttft"])  # type: ignore[arg-type]
-            for r, d in zip(results[label], results[default], strict=True)
+            for r, d in zip(results[label], results[baseline], strict=True)
         )
         same = sum(r["text"] == greedy[r["prompt"]] for r in results[label])
         print(
             f"{label:30} {med(label, 'tokens'):5.0f} {med(label, 'ttft'):6.2f} {med(label, 'pp'):6.1f} "
-            f"{med(label, 'pp') / med(default, 'pp'):5.2f} {med(label, 'tg'):6.1f} "
-            f"{med(label, 'tg') / med(default, 'tg'):5.2f} {wins:2d}/{len(results[label]):<2d} "
+            f"{med(label, 'pp') / med(baseline, 'pp'):5.2f} {med(label, 'tg'):6.1f} "
+            f"{med(label, 'tg') / med(baseline, 'tg'):5.2f} {wins:2d}/{len(results[label]):<2d} "
             f"{same:3d}/{len(results[label]):<3d} {rss[label]:7.0f}"
         )
     print("\nper prompt, median ttft s:")
@@ -197,14 +200,14 @@ def main() -> None:
     print("  columns: " + " | ".join(table))
 
     # point 4: ttft against prompt tokens, on every configuration's measurements
-    points = [(float(r["tokens"]), float(r["ttft"])) for r in results[default]]  # type: ignore[arg-type]
+    points = [(float(r["tokens"]), float(r["ttft"])) for r in results[baseline]]  # type: ignore[arg-type]
     xs, ys = [x for x, _ in points], [y for _, y in points]
     mx, my = statistics.mean(xs), statistics.mean(ys)
     sxx = sum((x - mx) ** 2 for x in xs)
     b = sum((x - mx) * (y - my) for x, y in points) / sxx if sxx else float("nan")
     a = my - b * mx
     print(
-        f"\ndefault config: ttft s = {a:.3f} + {b * 1000:.3f} ms * prompt tokens "
+        f"\nbaseline config: ttft s = {a:.3f} + {b * 1000:.3f} ms * prompt tokens "
         f"({1 / b if b else float('nan'):.0f} tokens/s marginal)"
     )
     buckets: dict[int, list[float]] = {}

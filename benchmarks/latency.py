@@ -11,6 +11,13 @@ through ``llama_cpp.Llama`` on the same prompt for the same number of tokens, fr
 and prints the ratios. Short answers time decoding poorly, so decode speed is also compared
 over a 128-token generation. Peak RSS is read after this part, before part 2 grows a large store.
 
+Part ``prompt`` is time to first token against prompt tokens: the sample questions with passage
+budgets (``context_tokens``) from short to the shipped one, each prompt timed through ``ask``
+(to the first shown word) and through llama.cpp direct (to its first token), both with the
+system prompt already in the KV cache, as every question after a process's first has it. A
+least-squares line of each against the tokens read anew says what a token costs and how many
+the 4 s and 8 s targets allow.
+
 Part 2 times retrieval (both pipelines) at each collection size. The base collection is
 SciFact abstracts, chunked and embedded by ragkit; larger sizes add copies of it whose vectors
 carry Gaussian noise (cosine about 0.9 to the original), so the ANN index and the full-text
@@ -20,6 +27,7 @@ index grow as a real collection would without hours of embedding.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import resource
@@ -28,6 +36,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -142,6 +151,71 @@ def answer_timings(kit: Ragkit) -> None:
     print(f"peak RSS (embedder + model + store) {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 
+def _warm_direct(raw: Any, messages: list[dict[str, str]]) -> None:
+    """Leave llama.cpp's cache holding the system prompt and another question, as ragkit finds it."""
+    raw.reset()
+    other = [messages[0], {"role": "user", "content": "Hello"}]
+    for _ in raw.create_chat_completion(messages=other, max_tokens=1, temperature=0.0, stream=True):
+        pass
+
+
+def _direct_first_token(raw: Any, messages: list[dict[str, str]]) -> tuple[float, int, int]:
+    """(ms to the first token, prompt tokens, tokens read from the cache) of llama.cpp alone, system prompt warm."""
+    from llama_cpp import Llama
+
+    _warm_direct(raw, messages)
+    before = raw.input_ids[: raw.n_tokens].copy()
+    start = time.perf_counter()
+    for _ in raw.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0, stream=True):
+        break
+    elapsed = (time.perf_counter() - start) * 1000
+    cached = Llama.longest_token_prefix(before, raw.input_ids[: raw.n_tokens])
+    return elapsed, raw.n_tokens, cached
+
+
+def _line(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """Least-squares (intercept, slope) of y on x."""
+    xs, ys = np.array([p[0] for p in points]), np.array([p[1] for p in points])
+    slope, intercept = np.polyfit(xs, ys, 1)
+    return float(intercept), float(slope)
+
+
+def prompt_cost(kit: Ragkit, budgets: list[int], targets_ms: tuple[float, ...] = (4000.0, 8000.0)) -> None:
+    """Time to first token against the tokens a prompt makes the model read anew."""
+    kit.ingest([ROOT / "sample_docs"])
+    raw = kit.llm()._llm  # the same llama_cpp.Llama object: same weights, threads and context
+    print(f"model {kit.settings.model}; times in ms; new = prompt tokens not read from the cache")
+    print(
+        f"{'budget':>6} {'question':36} {'p_tok':>5} {'new':>4} {'ttft':>6} {'c_tok':>5} | {'new':>4} {'direct':>6} {'x':>5}"
+    )
+    ours: list[tuple[float, float]] = []
+    direct: list[tuple[float, float]] = []
+    rows: dict[int, list[float]] = {}
+    for budget in budgets:
+        sized = Ragkit(dataclasses.replace(kit.settings, context_tokens=budget))
+        for question in QUESTIONS:
+            hits = relevant(sized.retrieve(question), sized.settings.min_score, question)
+            _warm_direct(raw, sized.messages(question, hits))  # ragkit's turn starts from the same cache
+            t = sized.ask(question).timings
+            if t.first_token_ms is None:  # declined before the model was asked
+                continue
+            d_ms, d_tokens, d_cached = _direct_first_token(raw, sized.messages(question, hits))
+            ours.append((t.prompt_tokens - t.cached_tokens, t.first_token_ms))
+            direct.append((d_tokens - d_cached, d_ms))
+            rows.setdefault(budget, []).append(t.first_token_ms)
+            print(
+                f"{budget:6d} {question[:36]:36} {t.prompt_tokens:5d} {t.prompt_tokens - t.cached_tokens:4d} "
+                f"{t.first_token_ms:6.0f} {t.completion_tokens:5d} | {d_tokens - d_cached:4d} {d_ms:6.0f} "
+                f"{t.first_token_ms / d_ms:5.2f}"
+            )
+    for budget, times in rows.items():
+        print(f"context_tokens {budget}: time to first word p50 {statistics.median(times):.0f} ms over {len(times)}")
+    for name, points in (("ragkit, first shown word", ours), ("direct, first token", direct)):
+        intercept, slope = _line(points)
+        allowed = ", ".join(f"{t / 1000:.0f} s allows {(t - intercept) / slope:.0f}" for t in targets_ms)
+        print(f"{name}: ttft ms = {intercept:.0f} + {slope:.2f} x new tokens ({1000 / slope:.0f} tokens/s); {allowed}")
+
+
 def _base_chunks(kit: Ragkit, target: int) -> list[Chunk]:
     """At least ``target`` chunks of SciFact abstracts, chunked as ragkit chunks documents."""
     chunker = Chunker(HFTokenizer(kit.embedder.tokenizer_file), kit.settings.chunk_tokens, kit.settings.chunk_overlap)
@@ -202,7 +276,12 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="model name or GGUF path (default: the configured one)")
     parser.add_argument("--sizes", default="1000,10000,100000", help="collection sizes in chunks, comma-separated")
     parser.add_argument(
-        "--parts", default="answers,decode,scaling", help="which parts to run, comma-separated (default: all)"
+        "--parts",
+        default="answers,decode,scaling",
+        help="parts to run, comma-separated: answers, prompt, decode, scaling (default: all but prompt)",
+    )
+    parser.add_argument(
+        "--budgets", default="150,250,350,450", help="part prompt: context_tokens values, comma-separated"
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -210,6 +289,8 @@ def main() -> None:
         parts = set(args.parts.split(","))
         if "answers" in parts:
             answer_timings(kit)
+        if "prompt" in parts:
+            prompt_cost(kit, [int(b) for b in args.budgets.split(",")])
         if "decode" in parts:
             decode_comparison(kit)
         if "scaling" in parts:

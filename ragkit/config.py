@@ -107,6 +107,9 @@ class Settings:
     #: Model layers llama.cpp runs on the GPU (Metal, CUDA); unset (``auto``): all of them when
     #: the installed llama.cpp was built for one, else none (-1: all).
     n_gpu_layers: int | None = None
+    #: llama.cpp's flash attention: reads prompts faster on the CPUs measured (docs/benchmarks.md),
+    #: and is what llama.cpp itself picks on a GPU.
+    flash_attn: bool = True
     max_tokens: int = 384
     temperature: float = 0.1
     #: A Chroma server (``chroma run``) to store vectors on instead of the embedded store, e.g.

@@ -122,7 +122,10 @@ def model_checks(kit: Ragkit) -> Iterator[Check]:
         yield Check("ok", f"answer model runs on: the model server {kit.settings.llm_url}")
     else:
         layers = gpu_layers(kit.settings.n_gpu_layers)
-        yield Check("ok", f"answer model runs on: {placement(layers, kit.settings.n_threads or default_threads())}")
+        where = placement(layers, kit.settings.n_threads or default_threads())
+        yield Check(
+            "ok", f"answer model runs on: {where}; flash attention {'on' if kit.settings.flash_attn else 'off'}"
+        )
 
 
 def offline_switches() -> Check:

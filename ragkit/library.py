@@ -115,7 +115,12 @@ class Ragkit:
             return RemoteLLM(endpoint, wanted, api_key=settings.llm_api_key)
         path, label = models.resolve_llm(wanted, settings.models_dir)
         return local_llm(
-            path, label, n_ctx=settings.n_ctx, n_threads=settings.n_threads, n_gpu_layers=settings.n_gpu_layers
+            path,
+            label,
+            n_ctx=settings.n_ctx,
+            n_threads=settings.n_threads,
+            n_gpu_layers=settings.n_gpu_layers,
+            flash_attn=settings.flash_attn,
         )
 
     @cached_property

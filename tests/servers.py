@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ragkit._offline import OFFLINE_ENV
+from ragkit.config import Settings
 from ragkit.serve import free_port
 
 HOST = "127.0.0.1"
@@ -222,6 +223,8 @@ def model_server(
             str(threads),
             "--interrupt_requests",
             str(interrupt_requests),
+            "--flash_attn",
+            str(Settings.flash_attn),  # as ragkit loads the model, so both read a prompt alike
         ]
 
     with _server("model", build, "/v1/models", log_dir, timeout, env=OFFLINE_ENV) as url:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 import pytest
@@ -20,19 +20,29 @@ from ragkit.llm import Generation
 from ragkit.prompt import build_prompt, language_of, quote
 from ragkit.records import Chunk, Hit
 
+PROMPT_TOKENS = 700
+
 
 class ScriptedLLM:
     """Yields fixed pieces, like LocalLLM.stream, and records how many were consumed.
 
-    The probe (the first few tokens) records ``steps``: (text before, candidates).
+    The probe (the first few tokens) records ``steps``: (text before, candidates); or, given
+    ``probe`` (piece, candidates) pairs, records each step just before yielding its piece, as
+    LocalLLM does, and counts the prompt first (LocalLLM) or after the last piece
+    (``usage_at_end``: a model server's usage report).
     """
 
     def __init__(
-        self, pieces: list[str], steps: list[tuple[str, dict[str, float]]] | None = None, probe: list[str] = ()
+        self,
+        pieces: list[str],
+        steps: list[tuple[str, dict[str, float]]] | None = None,
+        probe: Sequence[tuple[str, dict[str, float]]] = (),
+        usage_at_end: bool = False,
     ) -> None:
         self.pieces = pieces
         self.steps = steps or []
         self.probe = list(probe)
+        self.usage_at_end = usage_at_end
         self.consumed = self.probed = 0
         self.grammars: list[str | None] = []
 
@@ -48,9 +58,15 @@ class ScriptedLLM:
         self.grammars.append(grammar)
         if max_tokens == PROBE_TOKENS:
             stats.choices.extend(self.steps)
-            for piece in self.probe:
+            written = ""
+            if not self.usage_at_end:
+                stats.prompt_tokens = PROMPT_TOKENS
+            for piece, candidates in self.probe:
+                stats.choices.append((written, candidates))
+                written += piece
                 self.probed += 1
                 yield piece
+            stats.prompt_tokens = PROMPT_TOKENS
             return
         for piece in self.pieces:
             self.consumed += 1
@@ -102,16 +118,40 @@ def test_the_threshold_decides_between_answering_and_declining() -> None:
     assert draft.declined and shown == [] and len(llm.grammars) == 1  # declined after the probe alone
 
 
+SPACE_THEN_ID = [  # at "Evidence:" a space (0.6), " none" (0.3) or an id; after the space an id (0.9)
+    ("Evidence", {}),
+    (":", {}),
+    (" ", {" ": math.log(0.6), " none": math.log(0.3), "2": math.log(0.1)}),
+    ("2", {"2": math.log(0.9), "none": math.log(0.1)}),
+    (",", {}),
+    (" 3", {}),
+]
+NONE_AT_ONCE = [("Evidence", {}), (":", {}), (" none", {" none": math.log(0.7), " ": math.log(0.3)}), ("\n", {})]
+
+
 @pytest.mark.parametrize(
-    ("probe", "read"),
-    [(["Evidence", ":", " ", "2", ",", " 3"], 4), (["Evidence", ":", " none", "\n", "Answer"], 3), (["Sure", "!"], 2)],
+    ("probe", "read", "probability"),
+    [(SPACE_THEN_ID, 4, 0.1 + 0.6 * 0.9), (NONE_AT_ONCE, 3, 0.3), ([("Sure", {}), ("!", {})], 2, None)],
 )
-def test_the_probe_stops_once_the_choice_is_written(probe: list[str], read: int) -> None:
-    # Each further token is a decode step before the first word; past the choice none is read.
+def test_the_probe_stops_once_the_choice_is_written(
+    probe: list[tuple[str, dict[str, float]]], read: int, probability: float | None
+) -> None:
+    # Each further token is a decode step before the first word; past the choice none is read,
+    # and every step answer_probability reads (after the space too) was recorded before the stop.
     llm = ScriptedLLM(["Evidence: 2\nAnswer: 5 days"], probe=probe)
     prompt = build_prompt("How many unused days can be carried over?", HITS, [sentences(h.chunk.text) for h in HITS])
-    generate(llm, prompt, max_tokens=10, temperature=0, min_confidence=0.5)  # type: ignore[arg-type]
+    draft = generate(llm, prompt, max_tokens=10, temperature=0, min_confidence=0)  # type: ignore[arg-type]
     assert llm.probed == read
+    assert draft.probability == (None if probability is None else pytest.approx(probability))
+
+
+def test_a_probe_whose_counts_come_last_runs_to_its_end() -> None:
+    # A model server reports the prompt's tokens in its last chunk: stopping early would lose them.
+    llm = ScriptedLLM([], probe=SPACE_THEN_ID, usage_at_end=True)
+    prompt = build_prompt("How many unused days can be carried over?", HITS, [sentences(h.chunk.text) for h in HITS])
+    draft = generate(llm, prompt, max_tokens=10, temperature=0, min_confidence=0.9)  # type: ignore[arg-type]
+    assert draft.declined and llm.probed == len(SPACE_THEN_ID)
+    assert draft.generation.prompt_tokens == PROMPT_TOKENS
 
 
 def test_evidence_none_declines_and_stops_generation() -> None:

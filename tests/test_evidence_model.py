@@ -97,3 +97,16 @@ def test_a_prompt_longer_than_the_context_is_a_one_line_setting_error(sample_kit
     long = [{"role": "user", "content": "The cat sat on the mat. " * 100}]
     with pytest.raises(ConfigError, match="raise n_ctx or lower context_tokens"):
         list(small.stream(long, max_tokens=4, temperature=0.0, stats=Generation()))
+
+
+def test_the_model_loads_with_the_settings_measured_best(sample_kit: Ragkit) -> None:
+    # docs/benchmarks.md: flash attention reads prompts faster; on the CPU the weights are read
+    # in, not mapped (a mapped file stayed resident beside llama.cpp's repacked copy of them).
+    import llama_cpp
+
+    shipped = sample_kit.llm()._llm.__getstate__()  # type: ignore[union-attr]  # its load settings
+    assert shipped["flash_attn"]
+    if not llama_cpp.llama_supports_gpu_offload():
+        assert not shipped["use_mmap"]
+    off = LocalLLM(sample_kit.model_path(), "off", n_ctx=128, flash_attn=False)
+    assert not off._llm.__getstate__()["flash_attn"]
