@@ -129,15 +129,20 @@ def answer_timings(kit: Ragkit) -> None:
     ratios: list[float] = []
     for round_ in (1, 2):
         for question in QUESTIONS:
-            t = kit.ask(question).timings
+            answer = kit.ask(question)
+            t = answer.timings
             if t.first_token_ms is None:
                 print(f"{round_:5} {question[:36]:36} {t.retrieval_ms:5.0f} declined before the model")
                 continue
-            speed = (t.completion_tokens - 1) / max((t.total_ms - t.first_token_ms) / 1000, 1e-9)
             direct_ttft, direct_speed = direct_baseline(kit, question, max(t.completion_tokens, 1))
+            # A decline decodes nothing after its first shown word: no speed to compare.
+            speed = float("nan")
+            if not answer.declined:
+                speed = (t.completion_tokens - 1) / max((t.total_ms - t.first_token_ms) / 1000, 1e-9)
             if round_ == 2:
                 ttfts.append(t.first_token_ms)
-                ratios.append(speed / direct_speed)
+                if not answer.declined:
+                    ratios.append(speed / direct_speed)
             print(
                 f"{round_:5} {question[:36]:36} {t.retrieval_ms:5.0f} {t.first_token_ms:6.0f} {t.prompt_tokens:5d} "
                 f"{t.completion_tokens:5d} {speed:6.1f} | {direct_ttft:11.0f} {direct_speed:6.1f} | "
@@ -146,7 +151,7 @@ def answer_timings(kit: Ragkit) -> None:
     if ttfts:
         print(
             f"warm round: time to first token p50 {statistics.median(ttfts):.0f} ms; "
-            f"decode speed vs direct, mean ratio {statistics.mean(ratios):.2f}"
+            f"decode speed vs direct, mean ratio {statistics.mean(ratios) if ratios else float('nan'):.2f} (answers only)"
         )
     print(f"peak RSS (embedder + model + store) {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
