@@ -100,8 +100,9 @@ def test_a_prompt_longer_than_the_context_is_a_one_line_setting_error(sample_kit
 
 
 def test_the_model_loads_with_the_settings_measured_best(sample_kit: Ragkit) -> None:
-    # docs/benchmarks.md: flash attention reads prompts faster; on the CPU the weights are read
-    # in, not mapped (a mapped file stayed resident beside llama.cpp's repacked copy of them).
+    # docs/benchmarks.md: flash attention (never slower, faster on AVX-512); on the CPU the
+    # weights are read in, not mapped (a mapped file stayed resident beside llama.cpp's
+    # repacked copy of them).
     import llama_cpp
 
     shipped = sample_kit.llm()._llm.__getstate__()  # type: ignore[union-attr]  # its load settings
