@@ -6,7 +6,7 @@ questions over ``sample_docs/`` and SQuAD 2.0 questions over one article of
 ``../shared/eval/squad2_open``. Before each prompt the context is reset (no prefix reuse), so
 time to first token is the whole prompt read. Configurations are interleaved per repetition
 (ABCABC), since other work may share the cores; medians and ratios to the first (llama.cpp's
-defaults, as ragkit loaded the model before 2026-12-04; it now loads it as ``fa + no mmap``)
+defaults, as ragkit loaded the model before 2026-12-04; on a CPU it now loads it as ``no mmap``)
 come from the same run. The first greedy tokens of every configuration are compared with the
 baseline's on the same prompt. Then time to first token against prompt tokens (the baseline's
 measurements): a least-squares line and a table by token bucket. Run from the repository root:
@@ -72,7 +72,7 @@ def configs(n_ctx: int) -> dict[str, dict[str, object]]:
         "batch 1024/512": {**base, "n_batch": 1024, "n_ubatch": 512},
         "fa + KV q8_0": {**base, "flash_attn": True, "type_k": q8, "type_v": q8},
         "no mmap": {**base, "use_mmap": False},
-        "fa + no mmap (shipped)": {**base, "flash_attn": True, "use_mmap": False},
+        "fa + no mmap": {**base, "flash_attn": True, "use_mmap": False},
     }
     physical = physical_cores()
     if physical != threads:

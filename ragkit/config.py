@@ -107,9 +107,10 @@ class Settings:
     #: Model layers llama.cpp runs on the GPU (Metal, CUDA); unset (``auto``): all of them when
     #: the installed llama.cpp was built for one, else none (-1: all).
     n_gpu_layers: int | None = None
-    #: llama.cpp's flash attention: 1.07x faster prompt reading on an AVX-512 CPU, a tie on an
-    #: AVX2 one (docs/benchmarks.md), and what llama.cpp itself picks on a GPU.
-    flash_attn: bool = True
+    #: llama.cpp's flash attention: 1.07x faster prompt reading on an AVX-512 CPU, a tie or
+    #: slower on an AVX2 one, and it moves the probabilities min_confidence was chosen with
+    #: (docs/benchmarks.md); off unless asked for (a GPU user may want it on).
+    flash_attn: bool = False
     max_tokens: int = 384
     temperature: float = 0.1
     #: A Chroma server (``chroma run``) to store vectors on instead of the embedded store, e.g.

@@ -122,7 +122,7 @@ class LocalLLM:
         n_ctx: int = 4096,
         n_threads: int = 0,
         n_gpu_layers: int | None = None,
-        flash_attn: bool = True,
+        flash_attn: bool = False,
     ) -> None:
         from llama_cpp import Llama
 

@@ -224,7 +224,7 @@ def model_server(
             "--interrupt_requests",
             str(interrupt_requests),
             "--flash_attn",
-            str(Settings.flash_attn),  # as ragkit loads the model, so both read a prompt alike
+            str(Settings.flash_attn),  # as ragkit loads the model, so both compute alike
         ]
 
     with _server("model", build, "/v1/models", log_dir, timeout, env=OFFLINE_ENV) as url:

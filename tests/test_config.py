@@ -105,11 +105,11 @@ def test_gpu_layers_auto_all_or_a_number(tmp_path: Path) -> None:
     assert placement(0, 2) == "CPU, 2 threads"
 
 
-def test_flash_attention_is_on_unless_switched_off(tmp_path: Path) -> None:
+def test_flash_attention_is_off_unless_asked_for(tmp_path: Path) -> None:
     env = {"RAGKIT_CONFIG": str(write(tmp_path / "empty.toml", ""))}
-    assert load_settings(environ=env).flash_attn
-    assert not load_settings(environ=env | {"RAGKIT_FLASH_ATTN": "0"}).flash_attn
-    assert not load_settings({"flash_attn": False}, environ=env).flash_attn
+    assert not load_settings(environ=env).flash_attn
+    assert load_settings(environ=env | {"RAGKIT_FLASH_ATTN": "1"}).flash_attn
+    assert load_settings({"flash_attn": True}, environ=env).flash_attn
 
 
 def test_settings_that_name_a_server_leave_the_environment_alone(
